@@ -1,0 +1,1 @@
+"""Qt-free core: spectra, readers, wavelength grids, photometry and catalogs."""

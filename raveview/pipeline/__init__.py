@@ -1,0 +1,1 @@
+"""Batch jobs: parameterizing many spectra, journaling results, distributing work."""

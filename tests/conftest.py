@@ -1,0 +1,38 @@
+"""Shared fixtures: paths to the real data in ../shared/real, temp data folders."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_REAL = Path(os.environ.get("RAVEVIEW_SHARED_REAL", REPO.parent / "shared" / "real"))
+
+
+def _need(path: Path) -> Path:
+    if not path.exists():
+        pytest.skip(f"real data not available: {path} is absent (it ships with the project's CI, not with a clone)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_real() -> Path:
+    """The ../shared/real folder (skips the test when absent)."""
+    return _need(SHARED_REAL)
+
+
+@pytest.fixture(scope="session")
+def indo_us_dir(shared_real: Path) -> Path:
+    """Folder of the 33 real Indo-US Ca-triplet spectra."""
+    return _need(shared_real / "indo_us_cat" / "templates")
+
+
+@pytest.fixture(scope="session")
+def guiglion_dir(shared_real: Path) -> Path:
+    """Folder of the published Guiglion et al. (2020) models and data."""
+    return _need(shared_real / "guiglion2020")
