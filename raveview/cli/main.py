@@ -8,6 +8,7 @@ With no sub-command, ``raveview [FILE...]`` opens the desktop app.
 from __future__ import annotations
 
 import argparse
+import os
 import importlib
 import sys
 from collections.abc import Sequence
@@ -18,6 +19,11 @@ from raveview.core.errors import RaveviewError
 #: Sub-command name → module under ``raveview.cli``.
 COMMANDS: dict[str, str] = {
     "info": "raveview.cli.info_cmd",
+    "simulate": "raveview.cli.simulate_cmd",
+    "train": "raveview.cli.train_cmd",
+    "predict": "raveview.cli.predict_cmd",
+    "model": "raveview.cli.model_cmd",
+    "training-set": "raveview.cli.training_set_cmd",
 }
 
 
@@ -57,6 +63,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("raveview: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `raveview info ... | head`: the reader went away
+        try:
+            sys.stdout = open(os.devnull, "w")  # silence the flush at exit
+        except OSError:
+            pass
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,6 +8,7 @@ and shared by all FITS identifiers).
 
 from __future__ import annotations
 
+import gzip
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,12 +29,19 @@ class Probe:
     ----------
     path
         The file being identified.
+
+    Attributes
+    ----------
+    cache
+        Scratch space identify functions share (e.g. the file parsed as a table).
     """
 
     path: Path
     head: bytes = b""
+    cache: dict[str, Any] = field(default_factory=dict, repr=False)
     _hdul: Any = field(default=None, repr=False)
     _hdul_error: Exception | None = field(default=None, repr=False)
+    _handle: Any = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         with open(self.path, "rb") as handle:
@@ -56,33 +64,78 @@ class Probe:
 
     @property
     def text_head(self) -> str:
-        """The first bytes decoded as text (empty when the file looks binary)."""
-        if b"\x00" in self.head:
+        """The first bytes decoded as text, gzip undone (empty when the file looks binary)."""
+        head = self.head
+        if head[:2] == b"\x1f\x8b" and not self.is_fits:
+            head = self.cache.get("gunzipped_head", b"")
+            if not head:
+                try:
+                    with gzip.open(self.path, "rb") as handle:
+                        head = handle.read(HEAD_BYTES)
+                except (OSError, EOFError, ValueError):
+                    head = b"\x00"
+                self.cache["gunzipped_head"] = head
+        if b"\x00" in head:
             return ""
-        return self.head.decode("utf-8", errors="replace")
+        return head.decode("utf-8", errors="replace")
 
     def hdul(self):
         """The file's ``astropy.io.fits.HDUList``, opened once (raises SpectrumFormatError)."""
         if self._hdul is None and self._hdul_error is None:
             from astropy.io import fits
 
+            hdul = None
+            self._handle = open(self.path, "rb")  # ours, so it is closed even when astropy fails
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    hdul = fits.open(self.path, memmap=False, lazy_load_hdus=False)
+                    hdul = fits.open(self._handle, memmap=False, lazy_load_hdus=False)
                     hdul.verify("silentfix")
+                self._check_truncation(hdul)
                 self._hdul = hdul
+            except SpectrumFormatError as exc:
+                self._hdul_error = exc
             except Exception as exc:  # astropy raises many types for broken files
                 self._hdul_error = SpectrumFormatError(f"not a readable FITS file ({_short(exc)})", self.path)
+            if self._hdul_error is not None:
+                if hdul is not None:
+                    hdul.close()
+                self._handle.close()
         if self._hdul_error is not None:
             raise self._hdul_error
         return self._hdul
+
+    def _check_truncation(self, hdul: Any) -> None:
+        """Raise when an HDU's data reaches past the end of an uncompressed file."""
+        if self.head[:2] == b"\x1f\x8b":
+            return
+        file_size = self.path.stat().st_size
+        for number, hdu in enumerate(hdul, start=1):
+            end = hdu.fileinfo()["datLoc"] + hdu.size
+            if end > file_size:
+                raise SpectrumFormatError(
+                    f"truncated FITS file: HDU {number} ({hdu.name or 'unnamed'}) ends at byte {end} "
+                    f"but the file has {file_size} bytes",
+                    self.path,
+                )
+        last = hdul[-1].fileinfo()
+        tail = file_size - (last["datLoc"] + last["datSpan"])
+        if tail >= 80:
+            with open(self.path, "rb") as handle:
+                handle.seek(file_size - tail)
+                extra = handle.read(HEAD_BYTES)
+            if extra.strip(b"\x00 "):
+                raise SpectrumFormatError(
+                    f"truncated FITS file: {tail} bytes after the last complete HDU", self.path
+                )
 
     def close(self) -> None:
         """Close the FITS file if it was opened."""
         if self._hdul is not None:
             self._hdul.close()
             self._hdul = None
+        if self._handle is not None:
+            self._handle.close()
 
 
 ReadFunction = Callable[[Probe], "Spectrum | list[Spectrum]"]

@@ -1,0 +1,134 @@
+"""The main window on real files: open, labels, flags, diagrams, vetting, errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from PySide6.QtCore import QSettings, Qt
+
+from gui_helpers import results_frame, write_dr6_files
+from raveview.gui.app import create_main_window
+from raveview.gui.results_model import FLAG_COLOUR
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(tmp_path, monkeypatch):
+    QSettings.setDefaultFormat(QSettings.IniFormat)
+    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(tmp_path / "settings"))
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    paths = write_dr6_files(tmp_path, 6)
+    win = create_main_window(paths, load_model=False)
+    qtbot.addWidget(win)
+    assert win.wait_idle(30)
+    return win
+
+
+def _predict(win, n=6):
+    """Deliver results as the prediction service does (rows in file order)."""
+    frame = results_frame(n)
+    win._on_rows_predicted(np.arange(n), frame)
+    return frame
+
+
+def _column(win, key):
+    return next(i for i, c in enumerate(win.star_list.model.columns) if c.key == key)
+
+
+def test_open_files_lists_stars_and_groups_repeats(window):
+    assert len(window.store) == 6
+    names = window.store.frame["name"].tolist()
+    assert names == [f"OBS{i:04d}" for i in range(6)]
+    assert window.store.frame["n_obs"].tolist() == [2] * 6
+    assert window.spectrum_view.spectrum is not None
+    assert window.spectrum_view.resampled is not None
+    assert window.spectrum_view.resampled.flux.size == 912
+
+
+def test_labels_and_flags_shown(window):
+    frame = _predict(window)
+    proxy = window.star_list.proxy
+    row = int(proxy.proxy_rows_for(np.array([0]))[0])
+    cell = proxy.index(row, _column(window, "teff"))
+    assert cell.data() == "7500 ± 80"
+    assert cell.data(Qt.ForegroundRole).color() == FLAG_COLOUR
+    window.star_list.set_current(0)
+    panel = window.labels_panel
+    assert panel.value_labels["teff"].text() == "7500 ± 80"
+    assert "outside training range" in panel.flag_labels["teff"].text()
+    assert "extrapolated" in panel.flag_labels["teff"].toolTip()
+    assert panel.flag_labels["logg"].text() == ""
+    assert panel.value_labels["logg"].text() == f"{frame.loc[0, 'logg']:.2f} ± 0.10"
+    assert "photometry used" in panel.details.text()
+    assert "spread" in panel.spread_labels["teff"].text()  # OBS0000 and OBS0001 are one star
+
+
+def test_click_in_kiel_diagram_selects_the_star(window, qtbot):
+    frame = _predict(window)
+    window.kiel.resize(600, 400)
+    window.kiel.show()
+    qtbot.waitExposed(window.kiel)
+    window.kiel.plot.getViewBox().autoRange()
+    assert window.kiel.click_star(3)
+    assert window.star_list.current == 3
+    assert window.labels_panel.value_labels["teff"].text() == f"{frame.loc[3, 'teff']:.0f} ± 80"
+    highlight = window.kiel.highlight.getData()
+    assert highlight[0][0] == pytest.approx(frame.loc[3, "teff"])
+
+
+def test_region_in_diagram_selects_rows(window):
+    frame = _predict(window)
+    inside = frame.index[(frame["teff"] < 5000) & (frame["logg"] > 2.0)].to_numpy()
+    rows = window.kiel.select_rect(3000, 5000, 2.0, 9.0)
+    assert sorted(rows.tolist()) == sorted(inside.tolist())
+    assert sorted(window.star_list.selected_positions().tolist()) == sorted(inside.tolist())
+
+
+def test_vetting_flags_saved_and_exported(window, tmp_path):
+    _predict(window)
+    window.star_list.set_current(2)
+    window.vetting_panel.note.setText("strong Paschen lines")
+    window.vetting_panel.choose("emission")
+    sidecar = json.loads((tmp_path / "raveview_vetting.json").read_text())
+    assert sidecar["stars"]["OBS0002"] == {"flag": "emission", "note": "strong Paschen lines"}
+    window.star_list.step(1)  # J
+    assert window.star_list.current != 2
+    from raveview.gui.dialogs import export_results
+    from raveview.core.catalog import read_catalog
+
+    out = export_results(window, tmp_path / "out.csv")
+    table, _ = read_catalog(out)
+    assert table.loc[table["rave_obs_id"] == "OBS0002", "user_flag"].tolist() == ["emission"]
+    # a new window on the same folder reads the sidecar back
+    again = create_main_window([tmp_path / "star_0002.fits"], load_model=False)
+    assert again.wait_idle(30)
+    assert again.store.frame["user_flag"].tolist() == ["emission"]
+    again.close()
+
+
+def test_bad_files_are_reported_not_raised(qtbot, tmp_path):
+    good = write_dr6_files(tmp_path, 1)[0]
+    bad = tmp_path / "garbage.fits"
+    bad.write_bytes(b"this is not a FITS file" * 20)
+    empty = tmp_path / "empty.fits"
+    empty.write_bytes(b"")
+    win = create_main_window([bad, good, empty], load_model=False)
+    qtbot.addWidget(win)
+    assert win.wait_idle(30)
+    assert len(win.store) == 1
+    assert len(win.messages_log) == 2
+    assert any("garbage.fits" in m for m in win.messages_log)
+    assert any("empty.fits" in m and "empty" in m for m in win.messages_log)
+    assert win.messages.count() == 2
+
+
+def test_sort_by_oddity_puts_flagged_star_first(window):
+    _predict(window)
+    window.sort_by_oddity()
+    assert window.star_list.proxy.position_of(0) == 0
+    assert np.isfinite(window.store.frame["oddity"]).all()
