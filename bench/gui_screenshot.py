@@ -1,4 +1,4 @@
-"""Write ``docs/screenshot_main.png``: the main window (offscreen) with a mock giant loaded.
+"""Write ``docs/screenshot_main.png``: the main window (offscreen), a mock giant and its predicted labels.
 
 Usage: ``python bench/gui_screenshot.py [OUT.png]``. The spectra are mock-survey
 spectra written as RAVE DR6 files to a temporary folder; labels come from the
@@ -71,6 +71,7 @@ def main(argv: list[str]) -> int:
                 results[f"flag_{key}"] = 0
             results["photometry_used"] = True
             win._on_rows_predicted(np.arange(len(labels)), results)
+        win.list_dock.setMinimumWidth(480)  # room for the label columns
         win.star_list.set_current(0)
         win.spectrum_view.set_element_visible("Fe I", True)
         for _ in range(20):

@@ -17,10 +17,9 @@ def demo_paths() -> list[Path]:
     """The bundled demo spectra (``raveview/resources/demo``), or an empty list when absent."""
     from importlib import resources
 
-    folder = Path(str(resources.files("raveview") / "resources" / "demo"))
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in (".fits", ".fit"))
+    root = Path(str(resources.files("raveview") / "resources" / "demo"))
+    folders = [f for f in (root / "spectra", root) if f.is_dir()]
+    return sorted(p for f in folders for p in f.iterdir() if p.suffix.lower() in (".fits", ".fit"))
 
 
 def _demo_photometry() -> Path | None:

@@ -5,13 +5,28 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout,
                                QLineEdit, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget)
 
 from raveview.core.errors import RaveviewError
 from raveview.gui.file_loading import CATALOG_FILTER
 
 EXPORT_FILTER = ("FITS (*.fits);;CSV (*.csv);;VOTable (*.xml *.vot);;Parquet (*.parquet);;ECSV (*.ecsv)")
+
+
+def open_spectra(window) -> None:
+    """File ▸ Open spectra (FITS, CSV/ECSV, Gaia RVS, ASCII)."""
+    from raveview.gui.file_loading import OPEN_FILTER
+
+    paths, _ = QFileDialog.getOpenFileNames(window, "Open spectra", window._last_dir(), OPEN_FILTER)
+    window.open_paths(paths)
+
+
+def choose_model(window) -> None:
+    """Model ▸ Choose model bundle: load a bundle folder in the model thread."""
+    folder = QFileDialog.getExistingDirectory(window, "Choose a model bundle folder", window._last_dir())
+    if folder:
+        window.service.load_model(Path(folder))
 
 
 def open_catalog(window) -> None:
@@ -58,18 +73,23 @@ def _path_row(parent: QWidget, edit: QLineEdit, folder: bool, caption: str) -> Q
 
 
 class FolderRunDialog(QDialog):
-    """Choose a spectra folder, a photometry catalog (optional) and a model bundle (optional)."""
+    """Choose a spectra folder, the output catalog, a photometry catalog and a model bundle."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, model: str = "") -> None:
         super().__init__(parent)
         self.setWindowTitle("Parameterize folder")
         form = QFormLayout(self)
-        self.folder, self.photometry, self.model = QLineEdit(), QLineEdit(), QLineEdit()
+        self.folder, self.out, self.photometry, self.model = QLineEdit(), QLineEdit(), QLineEdit(), QLineEdit()
+        self.out.setPlaceholderText("default: <folder>/raveview_results.fits (.csv .ecsv .xml .parquet)")
         self.photometry.setPlaceholderText("optional: CSV/FITS/VOTable with magnitudes and parallaxes")
-        self.model.setPlaceholderText("optional: model bundle folder (default: the active model)")
+        self.model.setPlaceholderText("default: the demo model")
+        self.model.setText(model)
+        self.resume = QCheckBox("Resume the run journaled beside the output")
         form.addRow("Spectra folder", _path_row(self, self.folder, True, "Spectra folder"))
+        form.addRow("Output catalog", self.out)
         form.addRow("Photometry", _path_row(self, self.photometry, False, "Photometry catalog"))
         form.addRow("Model", _path_row(self, self.model, True, "Model bundle folder"))
+        form.addRow("", self.resume)
         buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -78,20 +98,39 @@ class FolderRunDialog(QDialog):
 
 def parameterize_folder(window) -> None:
     """File ▸ Parameterize folder: results fill the list as they arrive (Esc cancels)."""
-    dialog = FolderRunDialog(window)
+    bundle = window.service.bundle
+    dialog = FolderRunDialog(window, str(getattr(bundle, "path", "") or ""))
     if dialog.exec() != QDialog.Accepted or not dialog.folder.text():
         return
-    run_folder(window, Path(dialog.folder.text()), Path(dialog.photometry.text()) if dialog.photometry.text()
-               else None, Path(dialog.model.text()) if dialog.model.text() else None)
+    text = {name: getattr(dialog, name).text().strip() for name in ("folder", "out", "photometry", "model")}
+    run_folder(window, Path(text["folder"]), Path(text["out"]) if text["out"] else None,
+               Path(text["photometry"]) if text["photometry"] else None,
+               Path(text["model"]) if text["model"] else None, dialog.resume.isChecked())
 
 
-def run_folder(window, folder: Path, photometry: Path | None = None, model: Path | None = None):
-    """Open every spectrum of ``folder`` and predict it (with ``photometry`` and ``model`` if given)."""
+def run_folder(window, folder: Path, out: Path | None = None, photometry: Path | None = None,
+               model: Path | None = None, resume: bool = False, chunk_size: int = 64):
+    """Parameterize ``folder`` with the batch pipeline in the model thread; returns the :class:`Job`.
+
+    Rows are added to the list after each journaled chunk; Cancel stops between
+    chunks and ``resume=True`` continues a run journaled beside ``out``.
+    """
+    from raveview.gui.folder_run import stream_batch
+    from raveview.gui.worker import Job
+    from raveview.pipeline.batch import BatchConfig
+
+    out = Path(out) if out is not None else Path(folder) / "raveview_results.fits"
+    config = BatchConfig(inputs=(str(folder),), out=out, model=model, photometry=photometry, resume=resume,
+                         chunk_size=chunk_size)
     if photometry is not None:
         window.load_photometry(photometry)
-    if model is not None:
-        window.service.load_model(model)
-    return window.open_paths([folder])
+    job = Job(stream_batch, config, name="parameterize folder")
+    job.yielded.connect(window._on_folder_progress)
+    job.errored.connect(window._on_job_error)
+    job.finished.connect(window._on_batch_finished)
+    window.start_progress()
+    window.statusBar().showMessage(f"Parameterizing {folder} → {out.name}…")
+    return window.service.runner.submit(job)
 
 
 def export_results(window, path: Path | None = None) -> Path | None:
@@ -145,9 +184,9 @@ def start_import(window, models_dir: Path, limits: Path, out: Path):
         return out
 
     task = Job(job, name="import published")
-    task.yielded.connect(window._on_import_progress)
+    task.yielded.connect(lambda progress: window.statusBar().showMessage(progress.message))
     task.errored.connect(window._on_job_error)
-    task.returned.connect(window._on_imported)
+    task.returned.connect(window.service.load_model)
     return window.service.runner.submit(task)
 
 
@@ -178,3 +217,11 @@ def show_manifest(window, bundle) -> None:
     dialog.resize(700, 600)
     dialog.show()
     window._manifest_dialog = dialog
+
+
+def open_training_wizard(window):
+    """Open the training wizard; a saved bundle becomes the window's active model."""
+    from raveview.gui.wizard import open_wizard
+
+    window._training_wizard = open_wizard(window)  # keep a reference while it is open
+    return window._training_wizard

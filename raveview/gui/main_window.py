@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from PySide6.QtCore import QSettings, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QListWidget, QMainWindow,
+from PySide6.QtWidgets import (QApplication, QDockWidget, QLabel, QListWidget, QMainWindow,
                                QProgressBar, QPushButton)
 
 from raveview.core.grid import DEFAULT_GRID
@@ -114,7 +114,7 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
-        self._action(file_menu, "&Open spectra…", self.open_dialog, QKeySequence.Open)
+        self._action(file_menu, "&Open spectra…", lambda: dialogs.open_spectra(self), QKeySequence.Open)
         self.recent_menu = file_menu.addMenu("Open &recent")
         self._action(file_menu, "Open results &catalog…", lambda: dialogs.open_catalog(self), "Ctrl+Shift+C")
         self._action(file_menu, "Load &photometry catalog…", lambda: dialogs.open_photometry(self), "Ctrl+P")
@@ -137,9 +137,10 @@ class MainWindow(QMainWindow):
                      self.abund_dock, self.msg_dock):
             view.addAction(dock.toggleViewAction())
         model = self.menuBar().addMenu("&Model")
-        self._action(model, "&Choose model bundle…", self.choose_model_dialog, "Ctrl+M")
+        self._action(model, "&Choose model bundle…", lambda: dialogs.choose_model(self), "Ctrl+M")
         self._action(model, "&Import published ensemble…", lambda: dialogs.import_published(self))
-        self._action(model, "Show &manifest", self.show_manifest)
+        self._action(model, "Show &manifest", lambda: dialogs.show_manifest(self, self.service.bundle))
+        self._action(model, "&Train a model…", lambda: dialogs.open_training_wizard(self), "Ctrl+T")
         self._action(model, "&Cancel running prediction", self.cancel, "Esc")
         self.recent = RecentFiles(self.settings, self.recent_menu, lambda p: self.open_paths([p]))
 
@@ -223,12 +224,29 @@ class MainWindow(QMainWindow):
         if self.service.bundle is None:
             self._pending.extend(rows)
             return
+        self.start_progress()
+        self.service.predict(np.array(rows), [self.store.spectra[r] for r in rows], self.photometry)
+
+    def start_progress(self) -> None:
+        """Show the progress bar and the Cancel button for a starting batch."""
         self.progress_bar.setVisible(True)
         self.cancel_button.setVisible(True)
         self._batch_started = time.perf_counter()
-        self.service.predict(np.array(rows), [self.store.spectra[r] for r in rows], self.photometry)
 
     # -- results ----------------------------------------------------------------------------
+    @Slot(object)
+    def _on_folder_progress(self, progress: Progress) -> None:
+        chunk = progress.payload
+        for key, reason in chunk.failures:
+            self.report_error(reason or key)
+        if len(chunk.rows):
+            self.add_results(chunk.rows)
+            if self._current is None:
+                self.star_list.set_current(0)
+        self._on_progress(progress)
+        if chunk.summary is not None:
+            self.statusBar().showMessage(f"{chunk.summary.n_rows} stars written to {chunk.summary.out}")
+
     @Slot(object, object)
     def _on_rows_predicted(self, rows: np.ndarray, frame: pd.DataFrame) -> None:
         self.store.set_results(rows, frame)
@@ -248,7 +266,7 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _on_batch_finished(self) -> None:
-        if not [j for j in self.service.runner.pending() if j.name == "predict"]:
+        if not [j for j in self.service.runner.pending() if j.name in ("predict", "parameterize folder")]:
             self.progress_bar.setVisible(False)
             self.cancel_button.setVisible(False)
 
@@ -279,14 +297,6 @@ class MainWindow(QMainWindow):
     def _on_job_error(self, exc: Exception) -> None:
         self.report_error(str(exc))
 
-    @Slot(object)
-    def _on_import_progress(self, progress: Progress) -> None:
-        self.statusBar().showMessage(progress.message)
-
-    @Slot(object)
-    def _on_imported(self, path: Path) -> None:
-        self.service.load_model(path)
-
     def report_error(self, message: str) -> None:
         """Show a one-line error in the status bar and the Messages panel (never a crash)."""
         self.messages_log.append(message)
@@ -299,7 +309,7 @@ class MainWindow(QMainWindow):
         """Show star ``position`` in every panel."""
         self._current = position
         record = self.store.frame.iloc[position]
-        spectrum = self.store.spectra.get(position)
+        spectrum = self.store.spectra.get(position) or self._read_source(position, record)
         self.spectrum_view.set_spectrum(spectrum, getattr(self, "grid", DEFAULT_GRID))
         labels = self.store.frame.iloc[[position]][list(LABEL_KEYS)]
         if spectrum is not None and np.isfinite(labels["teff"].iloc[0]):
@@ -311,6 +321,17 @@ class MainWindow(QMainWindow):
             diagram.set_current(position)
         entry = self.vetting.get(star_key(record), {})
         self.vetting_panel.show_star(entry.get("flag", ""), entry.get("note", ""))
+
+    def _read_source(self, position: int, record) -> object:
+        """The spectrum of a catalog row (e.g. from a folder run), read from its ``source_file``."""
+        path = Path(str(record.get("source_file", "") or ""))
+        if not path.name or not path.is_file():
+            return None
+        spectra, _error = file_loading._read_one(path)
+        match = [s for s in spectra or [] if (s.rave_obs_id or "") == record.get("rave_obs_id", "")]
+        if match or len(spectra or []) == 1:
+            self.store.spectra[position] = (match or spectra)[0]
+        return self.store.spectra.get(position)
 
     def sort_by_oddity(self) -> None:
         """Sort the list by oddity, oddest first."""
@@ -347,19 +368,6 @@ class MainWindow(QMainWindow):
         self.star_list.model.refresh()
         self.star_list.set_current(self._current, emit=False)
 
-    # -- dialogs (thin; the work is in the modules they call) --------------------------------
-    def open_dialog(self) -> None:
-        paths, _ = QFileDialog.getOpenFileNames(self, "Open spectra", self._last_dir(), file_loading.OPEN_FILTER)
-        self.open_paths(paths)
-
-    def choose_model_dialog(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Choose a model bundle folder", self._last_dir())
-        if folder:
-            self.service.load_model(Path(folder))
-
-    def show_manifest(self) -> None:
-        dialogs.show_manifest(self, self.service.bundle)
-
     # -- drag and drop, settings ------------------------------------------------------------
     def _last_dir(self) -> str:
         return self.recent.last_dir()
@@ -381,11 +389,12 @@ class MainWindow(QMainWindow):
     def wait_idle(self, timeout: float = 60.0) -> bool:
         """Process events until no background job is queued or running (scripts and tests)."""
         end = time.perf_counter() + timeout
+        busy = lambda: bool(self.service.runner.pending() or self.io.pending() or self.service.loading)  # noqa: E731
         while time.perf_counter() < end:
             QApplication.processEvents()
-            busy = self.service.runner.pending() or self.io.pending() or self.service.loading
-            if not busy:
-                QApplication.processEvents()
-                return True
+            if not busy():
+                QApplication.processEvents()  # signals posted before the jobs ended may queue more work
+                if not busy():
+                    return True
             time.sleep(0.01)
         return False

@@ -55,6 +55,22 @@ def match_rows(spectra: Sequence[Spectrum], frame: pd.DataFrame) -> np.ndarray:
     return np.asarray(out, dtype=np.int64)
 
 
+def with_residuals(frame: pd.DataFrame, spectra: list[Spectrum | None], grid) -> pd.DataFrame:
+    """``frame`` with a ``residual`` column: RMS of (spectrum − mock model at the predicted labels)."""
+    from raveview.core.labels import LABEL_KEYS
+    from raveview.gui.file_loading import model_residuals
+
+    frame = frame.copy()
+    frame["residual"] = np.nan
+    ok = np.array([s is not None for s in spectra], dtype=bool) & np.isfinite(
+        frame["teff"].to_numpy(dtype=float))
+    if ok.any():
+        values = model_residuals(frame.loc[ok, list(LABEL_KEYS)], [s for s, k in zip(spectra, ok) if k], grid)
+        if values is not None:
+            frame.loc[ok, "residual"] = values
+    return frame
+
+
 def _load_bundle(path: Path | None, holder: dict):
     yield Progress(0, None, "Loading TensorFlow…")
     from raveview.ml.bundle import ModelBundle, demo_bundle_path
@@ -71,6 +87,10 @@ def _load_bundle(path: Path | None, holder: dict):
             ensemble.predict(np.ones((1, bundle.grid.n)), phot)
         except Exception:  # the warm-up is an optimisation only
             pass
+    try:  # the comparison overlay's model, imported here rather than in the GUI thread
+        import raveview.mock.model  # noqa: F401
+    except ImportError:
+        pass
     holder["bundle"] = bundle
     return bundle
 
@@ -87,7 +107,9 @@ def _predict(holder: dict, spectra: list[Spectrum], photometry, chunk_size: int)
     for progress in iter_predict(bundle, spectra, photometry, chunk_size=chunk_size, total=len(spectra)):
         chunk = spectra[offset:progress.done]
         frame = progress.payload
-        index = match_rows(chunk, frame) + offset
+        matched = match_rows(chunk, frame)
+        frame = with_residuals(frame, [chunk[i] if i >= 0 else None for i in matched], bundle.grid)
+        index = matched + offset
         offset = progress.done
         yield Progress(progress.done, progress.total, progress.message, payload=(index, frame))
 
@@ -137,6 +159,11 @@ class PredictionService(QObject):
         job.returned.connect(self._on_loaded)
         job.errored.connect(self._on_load_error)
         return self.runner.submit(job)
+
+    def set_bundle(self, bundle) -> None:
+        """Use a ``ModelBundle`` loaded elsewhere (its Keras calls then go through this service's thread)."""
+        self._holder["bundle"] = bundle
+        self._on_loaded(bundle)
 
     def predict(self, row_ids: np.ndarray, spectra: list[Spectrum], photometry=None,
                 chunk_size: int = CHUNK_SIZE) -> Job:

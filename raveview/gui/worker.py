@@ -2,7 +2,7 @@
 
 A :class:`Job` wraps a generator function; each ``yield`` reports progress and
 is a cancellation point. A :class:`JobRunner` owns one long-lived
-:class:`~PySide6.QtCore.QThread` and runs its jobs there one after the other,
+thread and runs its jobs there one after the other,
 so everything that touches a Keras model goes through a single thread.
 """
 
@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import atexit
 import itertools
-import weakref
 import logging
+import queue
+import threading
 import time
+import weakref
 from collections.abc import Callable, Generator
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal
 
 log = logging.getLogger(__name__)
 _ids = itertools.count(1)
@@ -94,34 +96,34 @@ class Job(QObject):
             self.yielded.emit(value)
 
 
-class _Executor(QObject):
-    """Lives in the runner's thread; executes the jobs it is sent."""
-
-    @Slot(object)
-    def execute(self, job: Job) -> None:
-        job.execute()
-
-
 class JobRunner(QObject):
-    """A single background thread that runs :class:`Job` objects in submission order."""
+    """A single background thread that runs :class:`Job` objects in submission order.
 
-    _submit = Signal(object)
+    The thread is a plain Python thread with one lasting interpreter thread
+    state: TensorFlow keeps per-thread Python state (graph and context stacks)
+    that a QThread slot, which gets a fresh thread state per call, would lose
+    between jobs and crash on.
+    """
 
     def __init__(self, name: str = "raveview-worker", parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._thread = QThread()
-        self._thread.setObjectName(name)
-        self._executor = _Executor()
-        self._executor.moveToThread(self._thread)
-        self._submit.connect(self._executor.execute)
+        self._queue: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._jobs: list[Job] = []
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
         self._thread.start()
         _RUNNERS.add(self)
+
+    def _loop(self) -> None:
+        while True:
+            job = self._queue.get()
+            if job is None:
+                return
+            job.execute()
 
     def submit(self, job: Job) -> Job:
         """Queue ``job``; it runs after the jobs submitted before it."""
         self._jobs = [j for j in self._jobs if not j.done] + [job]
-        self._submit.emit(job)
+        self._queue.put(job)
         return job
 
     def pending(self) -> list[Job]:
@@ -133,14 +135,17 @@ class JobRunner(QObject):
         for job in self.pending():
             job.cancel()
 
+    @property
+    def running(self) -> bool:
+        """True while the thread is alive."""
+        return self._thread.is_alive()
+
     def shutdown(self, timeout_ms: int = 5000) -> None:
-        """Cancel the jobs and stop the thread."""
+        """Cancel the jobs and stop the thread (waits up to ``timeout_ms`` for the job in flight)."""
         self.cancel_all()
-        try:
-            self._thread.quit()
-            self._thread.wait(timeout_ms)
-        except RuntimeError:  # the C++ thread object is already gone
-            pass
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join(timeout_ms / 1000)
 
 
 @atexit.register

@@ -19,3 +19,21 @@ import threading
 KERAS_LOCK = threading.RLock()
 
 __all__ = ["KERAS_LOCK"]
+
+
+def _quiet_tensorflow() -> None:
+    """Keep TensorFlow's start-up chatter and retracing warnings off the user's terminal.
+
+    Must run before TensorFlow is imported; it only sets an environment default
+    and logger levels, so it costs nothing. ``TF_CPP_MIN_LOG_LEVEL`` set by the
+    user wins.
+    """
+    import logging
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    logging.getLogger("absl").setLevel(logging.ERROR)
+
+
+_quiet_tensorflow()

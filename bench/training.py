@@ -1,0 +1,82 @@
+"""Benchmark: seconds per epoch per member, plain Keras fit vs the vectorised engine.
+
+Run ``python bench/training.py [--sizes 1 10 50 100] [--epochs 2]``. Uses random
+spectra and labels of the published shapes (3669 training, 235 validation
+spectra) and projects the wall time of a 100-member fit of 120 epochs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np
+
+N_TRAIN, N_VAL, EPOCHS_TYPICAL, MEMBERS = 3669, 235, 120, 100
+
+
+def _data(arch, n, seed):
+    rng = np.random.default_rng(seed)
+    return (rng.uniform(0.3, 1.1, (n, arch.n_pixels)).astype(np.float32),
+            rng.uniform(0, 1, (n, arch.n_photometry)).astype(np.float32),
+            rng.uniform(0, 1, (n, arch.n_labels)).astype(np.float32))
+
+
+def plain_keras(arch, train, val, members: int, epochs: int) -> float:
+    """Seconds per epoch per member of ``model.fit`` (first epoch, which traces, excluded)."""
+    import keras
+
+    from raveview.ml.architecture import build_model
+
+    times = []
+    for seed in range(members):
+        model = build_model(arch, seed=seed)
+        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
+        stamps = []
+        cb = keras.callbacks.LambdaCallback(on_epoch_end=lambda *_: stamps.append(time.perf_counter()))
+        start = time.perf_counter()
+        model.fit([train[0][..., None], train[1][..., None]], train[2], batch_size=16, epochs=epochs + 1,
+                  validation_data=([val[0][..., None], val[1][..., None]], val[2]), verbose=0, callbacks=[cb])
+        times.append((stamps[-1] - stamps[0]) / epochs if len(stamps) > 1 else stamps[0] - start)
+    return float(np.mean(times))
+
+
+def vectorized(arch, train, val, members: int, epochs: int) -> float:
+    """Seconds per epoch per member of :func:`train_members` (first epoch excluded)."""
+    from raveview.ml.settings import TrainingSettings
+    from raveview.ml.vectorized import train_members
+
+    settings = TrainingSettings(max_epochs=epochs + 1)
+    stamps = []
+    for _ in train_members(*train, *val, list(range(members)), arch, settings):
+        stamps.append(time.perf_counter())
+    return (stamps[epochs] - stamps[0]) / epochs / members
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 10, 50, 100], help="members trained at once")
+    parser.add_argument("--epochs", type=int, default=2, help="timed epochs per measurement")
+    parser.add_argument("--keras-members", type=int, default=1, help="members for the plain Keras baseline")
+    args = parser.parse_args(argv)
+    from raveview.ml.architecture import Architecture
+
+    arch = Architecture()
+    train, val = _data(arch, N_TRAIN, 0), _data(arch, N_VAL, 1)
+    print(f"CPU threads: {os.cpu_count()} (shared with other work: figures vary with load)")
+    base = plain_keras(arch, train, val, args.keras_members, args.epochs)
+    print(f"{'engine':>18} {'s/epoch/member':>15} {'100 members x 120 epochs':>26}")
+    print(f"{'plain Keras fit':>18} {base:>15.3f} {base * MEMBERS * EPOCHS_TYPICAL / 60:>22.1f} min")
+    for k in args.sizes:
+        per = vectorized(arch, train, val, k, args.epochs)
+        print(f"{'vectorised K=' + str(k):>18} {per:>15.3f} {per * MEMBERS * EPOCHS_TYPICAL / 60:>22.1f} min"
+              f"  ({base / per:.2f}x)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

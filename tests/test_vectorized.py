@@ -1,0 +1,127 @@
+"""Vectorised training: Keras equivalence, per-member results, checkpoint resume."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from raveview.core.errors import TrainingDataError
+from raveview.ml.architecture import Architecture, build_model
+from raveview.ml.settings import MemberResult, TrainingSettings
+from raveview.ml.vectorized import CHECKPOINT_FILE, glorot_weights, train_members, weight_shapes
+
+ARCH = Architecture(n_pixels=60, dropout=0.0)
+
+
+def _data(arch: Architecture, n: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    x_spec = rng.uniform(0.3, 1.0, size=(n, arch.n_pixels)).astype(np.float32)
+    x_phot = rng.uniform(0.0, 1.0, size=(n, arch.n_photometry)).astype(np.float32)
+    # labels that depend on the inputs, so the loss can fall
+    y = np.stack([x_spec[:, i * 5 : i * 5 + 5].mean(1) * x_phot[:, i] for i in range(arch.n_labels)], 1)
+    return x_spec, x_phot, y.astype(np.float32)
+
+
+def _run(gen):
+    *epochs, final = list(gen)
+    return epochs, final.payload
+
+
+@pytest.mark.parametrize("with_photometry", [True, False])
+def test_single_member_matches_keras_fit(with_photometry):
+    import keras
+
+    arch = Architecture(n_pixels=60, dropout=0.0, with_photometry=with_photometry)
+    xs, xp, y = _data(arch, 70)
+    xs_val, xp_val, y_val = _data(arch, 20, seed=1)
+    model = build_model(arch, seed=3)
+    start = model.get_weights()
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
+    inputs = [xs[..., None]] + ([xp[..., None]] if with_photometry else [])
+    val_inputs = [xs_val[..., None]] + ([xp_val[..., None]] if with_photometry else [])
+    hist = model.fit(inputs, y, batch_size=16, epochs=3, shuffle=False, verbose=0,
+                     validation_data=(val_inputs, y_val)).history
+    settings = TrainingSettings(max_epochs=3, patience=40)
+    epochs, results = _run(train_members(xs, xp if with_photometry else None, y, xs_val,
+                                         xp_val if with_photometry else None, y_val, [3], arch, settings,
+                                         initial_weights=[start], shuffle=False))
+    assert len(epochs) == 3 and epochs[-1].done == 3
+    (res,) = results
+    assert isinstance(res, MemberResult) and res.epochs == 3
+    np.testing.assert_allclose(res.train_loss, hist["loss"], rtol=2e-4)
+    np.testing.assert_allclose(res.val_loss, hist["val_loss"], rtol=2e-4)
+    assert res.val_loss[-1] < res.val_loss[0]  # it learned something
+    for got, want in zip(res.weights, model.get_weights()):
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got, want, atol=2e-5)
+
+
+def test_members_are_independent_and_weights_load_into_keras():
+    arch = Architecture(n_pixels=60, dropout=0.2)
+    xs, xp, y = _data(arch, 48)
+    settings = TrainingSettings(max_epochs=2)
+    _, results = _run(train_members(xs, xp, y, xs[:16], xp[:16], y[:16], [11, 12, 11], arch, settings))
+    assert [r.seed for r in results] == [11, 12, 11]
+    # same seed, same member; other seed, other member
+    for a, b in zip(results[0].weights, results[2].weights):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert np.abs(results[0].weights[0] - results[1].weights[0]).max() > 1e-3
+    model = build_model(arch)
+    model.set_weights(results[1].weights)
+    pred = np.asarray(model([xs[:16, :, None], xp[:16, :, None]], training=False))
+    np.testing.assert_allclose(np.mean((pred - y[:16]) ** 2), results[1].val_loss[-1], rtol=1e-4)
+
+
+def test_glorot_limits_follow_keras():
+    weights = glorot_weights(Architecture(), seed=1)
+    assert [w.shape for w in weights] == weight_shapes(Architecture())
+    assert [w.shape for w in weights] == [w.shape for w in build_model(Architecture()).get_weights()]
+    conv2 = weights[2]  # (10, 8, 4): limit sqrt(6 / (80 + 40))
+    limit = np.sqrt(6 / 120)
+    assert np.abs(conv2).max() <= limit and np.abs(conv2).max() > 0.9 * limit
+    assert not np.any(weights[1])  # zero bias
+    assert not np.allclose(glorot_weights(Architecture(), seed=2)[2], conv2)
+
+
+def test_checkpoint_resume_continues_from_checkpoint_epoch(tmp_path):
+    xs, xp, y = _data(ARCH, 40)
+    settings = TrainingSettings(max_epochs=6, patience=40)
+    args = (xs, xp, y, xs[:10], xp[:10], y[:10], [1, 2], ARCH, settings)
+    full_epochs, full = _run(train_members(*args))
+    gen = train_members(*args, checkpoint_dir=tmp_path, checkpoint_every=2)
+    for progress in gen:
+        if progress.done == 3:
+            break  # the consumer cancels after epoch 3; the checkpoint is from epoch 2
+    gen.close()
+    assert (tmp_path / CHECKPOINT_FILE).exists()
+    resumed_epochs, resumed = _run(train_members(*args, checkpoint_dir=tmp_path, checkpoint_every=2))
+    assert [p.done for p in resumed_epochs] == [3, 4, 5, 6]
+    for a, b in zip(full, resumed):
+        assert b.epochs == 6
+        np.testing.assert_allclose(a.val_loss, b.val_loss, rtol=1e-5)
+        for wa, wb in zip(a.weights, b.weights):
+            np.testing.assert_allclose(wa, wb, rtol=1e-4, atol=1e-6)
+    # a checkpoint of another training is refused with a one-line error naming the file
+    with pytest.raises(TrainingDataError, match=CHECKPOINT_FILE):
+        list(train_members(xs, xp, y, xs[:10], xp[:10], y[:10], [1, 3], ARCH, settings, checkpoint_dir=tmp_path))
+
+
+def test_early_stopping_masks_stopped_members():
+    xs, xp, y = _data(ARCH, 32)
+    # patience 1 with a learning rate so large that validation loss soon stops improving
+    settings = TrainingSettings(max_epochs=30, patience=1, learning_rate=0.5)
+    epochs, results = _run(train_members(xs, xp, y, xs[:8], xp[:8], y[:8], [1, 2], ARCH, settings))
+    for res in results:
+        assert res.epochs < 30
+        # stopped exactly when the last loss did not beat the best before it
+        assert res.val_loss[-1] >= min(res.val_loss[:-1])
+    running = [p.payload["running"] for p in epochs]
+    assert running[-1] == [False, False]
+
+
+def test_bad_training_data_raises():
+    xs, xp, y = _data(ARCH, 20)
+    with pytest.raises(TrainingDataError, match="labels"):
+        next(train_members(xs, xp, y[:5], xs, xp, y, [1], ARCH, TrainingSettings()))
+    with pytest.raises(TrainingDataError, match="photometry"):
+        next(train_members(xs, None, y, xs, xp, y, [1], ARCH, TrainingSettings()))
