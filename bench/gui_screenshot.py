@@ -52,8 +52,12 @@ def main(argv: list[str]) -> int:
     out = Path(argv[0]) if argv and not argv[0].startswith("-") else Path("docs/screenshot_main.png")
     from raveview.gui.app import application, create_main_window
 
+    from PySide6.QtCore import QSettings
+
     app = application()
     with tempfile.TemporaryDirectory() as tmp:
+        for fmt in (QSettings.NativeFormat, QSettings.IniFormat):  # the first-start layout, not the user's
+            QSettings.setPath(fmt, QSettings.UserScope, str(Path(tmp) / "settings"))
         paths, labels = write_stars(Path(tmp))
         use_model = "--no-model" not in argv
         if use_model:
@@ -71,7 +75,6 @@ def main(argv: list[str]) -> int:
                 results[f"flag_{key}"] = 0
             results["photometry_used"] = True
             win._on_rows_predicted(np.arange(len(labels)), results)
-        win.list_dock.setMinimumWidth(480)  # room for the label columns
         win.star_list.set_current(0)
         win.spectrum_view.set_element_visible("Fe I", True)
         for _ in range(20):

@@ -2,16 +2,53 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from raveview.core.catalog_schema import ALL_COLUMNS
 from raveview.core.io import write_rave_dr6
 from raveview.core.labels import LABEL_KEYS
 
 CAT_LINES = (8498.02, 8542.09, 8662.14)
+
+
+@pytest.fixture(autouse=True)
+def isolated_settings(tmp_path):
+    """Window settings (geometry, dock layout, recent files) in ``tmp_path``, never the user's own.
+
+    ``QSettings("raveview", "raveview")`` uses the native format, so its path is set too.
+    """
+    from PySide6.QtCore import QSettings
+
+    for fmt in (QSettings.NativeFormat, QSettings.IniFormat):
+        QSettings.setPath(fmt, QSettings.UserScope, str(tmp_path / "settings"))
+    QSettings.setDefaultFormat(QSettings.IniFormat)
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_threads():
+    """After each test: close every main window left open and check its worker threads have stopped.
+
+    Import it into a test module (``from gui_helpers import no_leaked_threads``) to use it there
+    (likewise :func:`isolated_settings`).
+    """
+    yield
+    from PySide6.QtWidgets import QApplication
+
+    from raveview.gui.main_window import MainWindow
+
+    app = QApplication.instance()
+    for widget in app.topLevelWidgets() if app is not None else []:
+        if isinstance(widget, MainWindow):
+            widget.close()  # cancels the jobs and joins the threads
+    alive = [t for t in threading.enumerate() if t.name.startswith("raveview-")]
+    for thread in alive:
+        thread.join(10)
+    assert not [t.name for t in alive if t.is_alive()], "worker threads still running after the test"
 
 
 def write_dr6_files(folder: Path, n: int, seed: int = 0) -> list[Path]:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import time
 
 import numpy as np
+import pytest
 from PySide6.QtCore import Qt
 
-from gui_helpers import results_frame
+from gui_helpers import isolated_settings, no_leaked_threads, results_frame  # noqa: F401 (autouse fixture)
 from raveview.gui.results_model import FLAG_TOOLTIP, ResultsModel, StarFilterProxy
 from raveview.gui.star_store import StarStore, normalise_catalog
+
+pytestmark = pytest.mark.timeout(120)  # a hung test fails instead of stalling CI
 
 
 def _column(model: ResultsModel, key: str) -> int:
@@ -27,6 +30,30 @@ def test_labels_shown_as_value_plus_error_and_flags_coloured(qapp):
     logg = model.index(1, _column(model, "logg")).data()
     assert " ± 0.10" in logg
     assert model.index(0, _column(model, "n_obs")).data() == "2"  # OBS0000 and OBS0001 share a source id
+
+
+def test_tiny_errors_keep_two_significant_digits(qapp):
+    from raveview.gui.labels_panel import LabelsPanel
+    from raveview.gui.number_format import format_value
+
+    assert format_value(0.1234, 0.0031, 2) == "0.1234 ± 0.0031"
+    assert format_value(-0.3, 0.00049, 2) == "-0.30000 ± 0.00049"
+    assert format_value(2.345, 0.0996, 2) == "2.35 ± 0.10"  # rounds to 0.10, not 0.100
+    assert format_value(5.04, 2.5, 2) == "5.0 ± 2.5"
+    assert format_value(4712.3, 123.4, 0) == "4712 ± 123"
+    assert format_value(1.0, float("nan"), 2) == "1.00" and format_value(float("nan"), 0.1, 2) == "–"
+    frame = results_frame(3)
+    frame.loc[1, ["mh", "emh", "alfe", "ealfe"]] = [-0.3141, 0.0031, 0.0812, 0.012]
+    store = StarStore()
+    store.add_rows(normalise_catalog(frame))
+    model = ResultsModel(store)
+    assert model.index(1, _column(model, "mh")).data() == "-0.3141 ± 0.0031"
+    assert model.index(1, _column(model, "alfe")).data() == "0.081 ± 0.012"
+    panel = LabelsPanel()
+    panel.set_star(store.frame.iloc[1])
+    assert panel.value_labels["mh"].text() == "-0.3141 ± 0.0031"
+    assert panel.value_labels["alfe"].text() == "0.081 ± 0.012"
+    assert panel.value_labels["teff"].text() == f"{frame.loc[1, 'teff']:.0f} ± 80"
 
 
 def test_sort_filter_and_row_mapping(qapp):

@@ -11,16 +11,19 @@ from astropy.io import fits
 from astropy.table import Table
 from PySide6.QtCore import QSettings
 
-from gui_helpers import write_dr6_files
+from gui_helpers import isolated_settings, no_leaked_threads, write_dr6_files  # noqa: F401 (autouse fixture)
 from raveview.core.airvac import vacuum_to_air
 from raveview.core.grid import DEFAULT_GRID
 from raveview.core.io import write_rave_dr6
 from raveview.gui.app import create_main_window
 from raveview.gui.dialogs import run_folder
 from raveview.gui.folder_run import JournalTail
+from raveview.gui.number_format import format_value
 
 GIANT = {"teff": 4700.0, "logg": 2.4, "mh": -0.2, "feh": -0.22, "alpham": 0.1, "sife": 0.1,
          "mgfe": 0.12, "alfe": 0.05, "nife": 0.0}
+
+pytestmark = pytest.mark.timeout(300)  # a hung test fails instead of stalling CI
 
 
 @pytest.fixture(scope="session")
@@ -110,7 +113,7 @@ def test_every_format_opens_and_gets_labels(make_window, tmp_path):
     np.testing.assert_allclose(full["logg"], full["logg"].iloc[0], atol=0.01)
     win.star_list.set_current(1)
     shown = win.labels_panel.value_labels["teff"].text()
-    assert shown == f"{frame.loc[1, 'teff']:.0f} ± {frame.loc[1, 'eteff']:.0f}"
+    assert shown == format_value(frame.loc[1, "teff"], frame.loc[1, "eteff"], 0)
     assert win.spectrum_view.model_flux is not None  # comparison overlay drawn from the labels
     assert "MOCK" in win.labels_panel.model_label.text()
 
@@ -140,7 +143,7 @@ def test_folder_run_streams_cancels_and_resumes(make_window, tmp_path, qtbot):
     qtbot.waitUntil(lambda: len(win.store) >= 2, timeout=30_000)
     assert not win.progress_bar.isHidden() and not win.cancel_button.isHidden()
     win.cancel_button.click()
-    qtbot.waitUntil(lambda: job.done, timeout=30_000)
+    qtbot.waitUntil(lambda: job.settled, timeout=30_000)  # every row delivered
     assert 2 <= len(win.store) < 60
     assert not out.exists()  # stopped before the catalog was written
     first = len(win.store)
@@ -148,7 +151,7 @@ def test_folder_run_streams_cancels_and_resumes(make_window, tmp_path, qtbot):
 
     again = make_window()
     job = run_folder(again, folder, out, resume=True, chunk_size=16)
-    qtbot.waitUntil(lambda: job.done, timeout=60_000)
+    qtbot.waitUntil(lambda: job.settled, timeout=60_000)
     assert out.is_file()
     assert len(again.store) == 60  # journaled rows come back, then the rest
     assert sorted(again.store.frame["rave_obs_id"]) == [f"OBS{i:04d}" for i in range(60)]

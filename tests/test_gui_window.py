@@ -9,9 +9,11 @@ import pandas as pd
 import pytest
 from PySide6.QtCore import QSettings, Qt
 
-from gui_helpers import results_frame, write_dr6_files
+from gui_helpers import isolated_settings, no_leaked_threads, results_frame, write_dr6_files  # noqa: F401 (autouse fixture)
 from raveview.gui.app import create_main_window
 from raveview.gui.results_model import FLAG_COLOUR
+
+pytestmark = pytest.mark.timeout(120)  # a hung test fails instead of stalling CI
 
 
 @pytest.fixture(autouse=True)
@@ -132,3 +134,33 @@ def test_sort_by_oddity_puts_flagged_star_first(window):
     window.sort_by_oddity()
     assert window.star_list.proxy.position_of(0) == 0
     assert np.isfinite(window.store.frame["oddity"]).all()
+
+
+def test_staged_start_paints_a_light_window_then_builds_the_panels(qtbot, tmp_path):
+    paths = write_dr6_files(tmp_path, 3)
+    win = create_main_window(paths, load_model=False, staged=True)
+    qtbot.addWidget(win)
+    assert not win.ready and not hasattr(win, "star_list")  # nothing heavy built yet
+    assert "Loading" in win.centralWidget().text()
+    win.show()
+    qtbot.waitUntil(lambda: win.ready, timeout=10_000)  # built right after the first paint
+    assert win.centralWidget() is win.spectrum_view
+    assert win.wait_idle(30) and len(win.store) == 3  # then the files open
+    qtbot.wait(50)  # the placeholder is deleted on a later pass of the event loop (this crashed once)
+    assert win.list_dock.width() > 400 and win.labels_dock.width() < win.list_dock.width()
+
+
+def test_errors_before_the_panels_exist_reach_the_messages_panel(qtbot):
+    win = create_main_window([], load_model=False, demo=False, staged=True)
+    qtbot.addWidget(win)
+    win.report_error("early.fits: cannot read")
+    win.build()
+    assert win.messages.count() == 1 and win.messages.item(0).text() == "early.fits: cannot read"
+
+
+def test_a_staged_window_closed_before_it_is_built_starts_no_threads(qtbot):
+    win = create_main_window([], load_model=False, demo=False, staged=True)
+    qtbot.addWidget(win)
+    win.close()
+    qtbot.wait(400)  # past the 300 ms fallback that builds a window never painted
+    assert not win.ready and not hasattr(win, "service")

@@ -6,10 +6,12 @@ import threading
 import time
 
 import numpy as np
+import pytest
 from PySide6.QtCore import QElapsedTimer, QObject, QTimer, Slot
 
 from raveview.core.errors import SpectrumDataError
 from raveview.core.progress import Progress
+from gui_helpers import isolated_settings, no_leaked_threads  # noqa: F401 (autouse fixture)
 from raveview.gui.worker import Job, JobRunner
 
 
@@ -52,8 +54,19 @@ def _wire(job: Job, sink: Collector) -> Job:
     return job
 
 
-def test_event_loop_latency_stays_low_during_a_batch(qtbot):
-    runner = JobRunner("test")
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture
+def runner():
+    """A job runner whose thread is stopped after the test, pass or fail."""
+    runner = JobRunner("raveview-test")
+    yield runner
+    runner.shutdown()
+    assert not runner.running
+
+
+def test_event_loop_latency_stays_low_during_a_batch(qtbot, runner):
     sink = Collector()
     job = _wire(Job(cpu_batch, 60), sink)
     gaps: list[float] = []
@@ -83,8 +96,7 @@ def test_event_loop_latency_stays_low_during_a_batch(qtbot):
     assert set(sink.threads) == {threading.get_ident()}  # delivered in the GUI thread
 
 
-def test_cancel_stops_at_the_next_yield(qtbot):
-    runner = JobRunner("test")
+def test_cancel_stops_at_the_next_yield(qtbot, runner):
     sink = Collector()
     job = _wire(Job(cpu_batch, 10_000, 20_000), sink)
     runner.submit(job)
@@ -96,7 +108,7 @@ def test_cancel_stops_at_the_next_yield(qtbot):
     assert sink.returned == [] and sink.errors == []
 
 
-def test_errors_arrive_as_signals_and_jobs_share_one_thread(qtbot):
+def test_errors_arrive_as_signals_and_jobs_share_one_thread(qtbot, runner):
     seen: list[int] = []
 
     def failing():
@@ -108,7 +120,6 @@ def test_errors_arrive_as_signals_and_jobs_share_one_thread(qtbot):
         seen.append(threading.get_ident())
         return 42
 
-    runner = JobRunner("test")
     sink = Collector()
     first = _wire(Job(failing), sink)
     second = _wire(Job(other), sink)
@@ -119,3 +130,18 @@ def test_errors_arrive_as_signals_and_jobs_share_one_thread(qtbot):
     assert [str(e) for e in sink.errors] == ["star.fits: flux is all NaN"]
     assert sink.returned == [42]
     assert len(set(seen)) == 1 and seen[0] != threading.get_ident()
+
+
+def test_settled_means_every_yield_was_delivered(qtbot, runner):
+    """``done`` turns true in the worker thread while yields still queue in the GUI thread; ``settled`` waits."""
+    sink = Collector()
+    job = _wire(Job(cpu_batch, 40, 1000), sink)
+    runner.submit(job)
+    deadline = time.perf_counter() + 30
+    while not job.done and time.perf_counter() < deadline:  # no event processing: nothing is delivered
+        time.sleep(0.005)
+    assert job.done and not job.settled
+    assert len(sink.yielded) == 0 and runner.unsettled() == [job]
+    qtbot.waitUntil(lambda: job.settled, timeout=30_000)
+    assert len(sink.yielded) == 40 and [p.done for p in sink.yielded] == list(range(1, 41))
+    assert sink.returned and runner.unsettled() == []

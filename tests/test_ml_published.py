@@ -32,13 +32,15 @@ def test_member_outputs_equal_the_h5_models(imported, guiglion_dir):
     rng = np.random.default_rng(1)
     x_spec = rng.uniform(0.2, 1.1, (32, 912)).astype(np.float32)
     x_phot = ensemble.phot_norm.inverse(rng.uniform(-0.1, 1.1, (32, 9)))
-    outputs = ensemble.member_outputs(x_spec, x_phot)
-    assert outputs.shape == (10, 32, 9)
+    outputs = ensemble.member_outputs(x_spec, x_phot, fused=False)  # the converted .keras members
+    fused = ensemble.member_outputs(x_spec, x_phot)  # all members in one computation (the default)
+    assert outputs.shape == fused.shape == (10, 32, 9)
     norm_phot = ensemble.phot_norm.transform(x_phot).astype(np.float32)[..., None]
     for i in (0, 4, 9):
         h5 = keras.models.load_model(guiglion_dir / "models" / f"model_version_1_{i:03d}.h5", compile=False)
         reference = h5.predict_on_batch([x_spec[..., None], norm_phot])
         np.testing.assert_allclose(outputs[i], reference, atol=1e-6, rtol=0)
+        np.testing.assert_allclose(fused[i], reference, rtol=1e-5, atol=1e-6)
 
 
 def test_label_ranges_come_from_the_real_training_labels(imported, guiglion_dir):

@@ -43,6 +43,7 @@ def test_info_goes_on_after_bad_files(tmp_path, capsys):
 
 
 @needs_demo
+@pytest.mark.slow
 def test_predict_keeps_every_good_row(tmp_path, capsys):
     from raveview.core.catalog import read_catalog
 
@@ -69,6 +70,7 @@ def test_predict_keeps_every_good_row(tmp_path, capsys):
 
 
 @needs_demo
+@pytest.mark.slow
 @pytest.mark.parametrize("bad", BUNDLES, ids=lambda b: b.name)
 def test_predict_with_a_bad_bundle(tmp_path, capsys, bad):
     bundle = bad.make(tmp_path)
@@ -81,6 +83,7 @@ def test_predict_with_a_bad_bundle(tmp_path, capsys, bad):
 
 
 @needs_demo
+@pytest.mark.slow
 @pytest.mark.parametrize("bad", PHOTOMETRY, ids=lambda b: b.name)
 def test_predict_with_bad_photometry(tmp_path, capsys, bad):
     from raveview.core.catalog import read_catalog

@@ -14,10 +14,6 @@ from raveview.ml.bundle import ModelBundle, demo_bundle_path
 
 pytestmark = pytest.mark.skipif(not (demo_bundle_path() / "manifest.json").is_file(), reason="no demo bundle")
 
-KNOWN_BUG = pytest.mark.xfail(strict=True, reason="ModelBundle.load and its properties let TypeError, KeyError, "
-                               "ValueError, IndexError, AttributeError escape for malformed manifests "
-                               "(raveview/ml/bundle.py should validate types); remove this mark once fixed")
-
 _JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
                      lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
                      max_leaves=12)
@@ -51,7 +47,6 @@ def _load(bundle_dir, text: bytes):
         assert "\n" not in str(exc)
 
 
-@KNOWN_BUG
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_mutated_manifest(bundle_dir, data):
@@ -71,7 +66,6 @@ def test_mutated_manifest(bundle_dir, data):
     _load(bundle_dir, json.dumps(manifest).encode())
 
 
-@KNOWN_BUG
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(raw=st.binary(max_size=200) | _JSON.map(lambda v: json.dumps(v).encode()))
 def test_random_manifest(bundle_dir, raw):

@@ -47,7 +47,7 @@ def test_data_page_shows_loader_errors(wizard, qtbot, tmp_path):
     page.spectra.setText(str(tmp_path))
     page.labels.setText(str(tmp_path / "labels.csv"))
     job = page.load()
-    qtbot.waitUntil(lambda: job.done, timeout=30_000)
+    qtbot.waitUntil(lambda: job.settled, timeout=30_000)
     qtbot.waitUntil(lambda: "⚠" in page.status.text(), timeout=5_000)
     assert "lacks the columns" in page.status.text()
     assert not page.isComplete()
@@ -97,7 +97,7 @@ def test_wizard_trains_20_members_on_5000_mock_stars(wizard, qtbot, tmp_path):
     page.engine.setCurrentText("vectorized" if vectorized_available() else "keras")
     page.folder.setText(str(tmp_path / "bundle"))
     job = page.estimate()
-    qtbot.waitUntil(lambda: job.done, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: job.settled, timeout=TIMEOUT_MS)
     assert page.result is not None and page.result.seconds_per_epoch > 0
     assert page.result.seconds_max == pytest.approx(2 * page.result.seconds_per_epoch)
     wizard.next()

@@ -43,7 +43,8 @@ def application() -> QApplication:
 
 
 def create_main_window(paths: Sequence[str | Path] | None = None, load_model: bool = True,
-                       model_path: str | Path | None = None, demo: bool | None = None) -> MainWindow:
+                       model_path: str | Path | None = None, demo: bool | None = None,
+                       staged: bool = False) -> MainWindow:
     """Build the main window with ``paths`` open (reading and prediction run in the background).
 
     Parameters
@@ -56,45 +57,53 @@ def create_main_window(paths: Sequence[str | Path] | None = None, load_model: bo
         A model bundle folder.
     demo
         Open the bundled demo spectra and photometry; by default when ``paths`` is empty.
+    staged
+        Return a light window that builds its panels, then opens the files, right
+        after it is first painted (``raveview`` itself: the window appears at once).
+        Otherwise everything is built before returning (scripts and tests).
     """
     application()
-    window = MainWindow(load_model=load_model, model_path=None if model_path is None else Path(model_path))
+    window = MainWindow(load_model=load_model, model_path=None if model_path is None else Path(model_path),
+                        staged=staged)
     paths = list(paths or [])
-    if demo or (demo is None and not paths):
-        photometry = _demo_photometry()
-        if photometry is not None:
-            window.load_photometry(photometry)
-        paths = demo_paths()
-    window.open_paths(paths)
+
+    def open_files() -> None:
+        files = paths
+        if demo or (demo is None and not paths):
+            photometry = _demo_photometry()
+            if photometry is not None:
+                window.load_photometry(photometry)
+            files = demo_paths()
+        window.open_paths(files)
+
+    window.when_ready(open_files)
     return window
 
 
 def _show_fatal(exc_type, exc, tb) -> None:
-    """A failure at start-up: traceback to a log file and a dialog, never a silent exit."""
-    text = "".join(traceback.format_exception(exc_type, exc, tb))
-    try:
-        from platformdirs import user_log_dir
+    """An unexpected error while the window runs: traceback to the log, message in a dialog."""
+    from raveview.gui.startup_errors import write_startup_log
 
-        log = Path(user_log_dir("raveview", "raveview")) / "raveview-crash.log"
-        log.parent.mkdir(parents=True, exist_ok=True)
-        log.write_text(text, encoding="utf-8")
-        where = f"\n\nDetails were written to {log}"
-    except OSError:
-        where = ""
+    text = "".join(traceback.format_exception(exc_type, exc, tb))
+    log = write_startup_log(text)
     sys.stderr.write(text)
     if QApplication.instance() is not None:
+        where = f"\n\nDetails were written to {log}" if log else ""
         QMessageBox.critical(None, "raveview", f"raveview met an unexpected error:\n\n{exc}{where}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Open the window on ``argv`` (files), or on the demo data with no argument; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    app = application()
-    sys.excepthook = _show_fatal
-    try:
-        window = create_main_window(argv)
-    except Exception:
-        _show_fatal(*sys.exc_info())
-        return 1
-    window.show()
+    if "--self-test" in argv:  # packaged-app smoke test: window, demo model, one prediction
+        from raveview.gui.self_test import run_self_test
+
+        return run_self_test()
+    from raveview.gui.startup_errors import guarded_startup
+
+    with guarded_startup():  # a failed start shows a dialog and writes a log, never exits silently
+        app = application()
+        sys.excepthook = _show_fatal
+        window = create_main_window(argv, staged=True)
+        window.show()
     return int(app.exec())

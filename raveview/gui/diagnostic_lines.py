@@ -55,3 +55,46 @@ def diagnostic_lines() -> list[Line]:
     lines = [Line(float(wave), _group(str(label)), str(label)) for label, wave in DIAGNOSTIC_LINES]
     lines = [line for line in lines if line.element in ELEMENTS]
     return lines or [Line(*row) for row in _BUILTIN]
+
+
+#: Label priority per element group: the strongest lines keep their label when space runs out.
+PRIORITY: dict[str, int] = {"Ca II": 0, "Paschen": 1}
+
+
+def short_label(line: Line) -> str:
+    """The text drawn at a line: "Ca II 8542", "Pa15", or the species and wavelength ("Fe I 8616")."""
+    if line.element == "Paschen":
+        return line.label.split()[0]
+    return line.label
+
+
+def place_labels(centres: list[float], widths: list[float], priorities: list[int], tiers: int = 3,
+                 gap: float = 4.0) -> list[int | None]:
+    """Stack labels in ``tiers`` rows so that none overlap; higher priority (lower number) placed first.
+
+    Parameters
+    ----------
+    centres, widths
+        Horizontal centre and width of each label, in pixels.
+    priorities
+        Lower numbers are placed first (on the top row when there is room).
+    tiers
+        Rows available; a label that fits in none is left out (``None``).
+    gap
+        Minimum free pixels between two labels of one row.
+
+    Returns
+    -------
+    list
+        The row (0 = top) of each label, or ``None`` when it does not fit.
+    """
+    rows: list[list[tuple[float, float]]] = [[] for _ in range(tiers)]
+    out: list[int | None] = [None] * len(centres)
+    for i in sorted(range(len(centres)), key=lambda k: (priorities[k], centres[k])):
+        left, right = centres[i] - widths[i] / 2 - gap / 2, centres[i] + widths[i] / 2 + gap / 2
+        for tier, placed in enumerate(rows):
+            if all(right <= a or left >= b for a, b in placed):
+                placed.append((left, right))
+                out[i] = tier
+                break
+    return out

@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from raveview.core.labels import LABELS
+from raveview.gui.number_format import error_decimals, format_value  # noqa: F401 (re-exported)
 
 FLAG_STYLE = "background: #f7c98b; color: #6b3300; border-radius: 3px; padding: 0 4px; font-weight: bold"
 MOCK_STYLE = "background: #c0392b; color: white; font-weight: bold; padding: 4px; border-radius: 4px"
@@ -24,15 +25,6 @@ class ModelInfo:
     description: str = ""
     is_mock: bool = False
     label_ranges: dict[str, tuple[float, float]] | None = None
-
-
-def format_value(value: float, error: float, decimals: int) -> str:
-    """``"value ± error"`` with ``decimals`` decimals; "–" when the value is missing."""
-    if not np.isfinite(value):
-        return "–"
-    if np.isfinite(error):
-        return f"{value:.{decimals}f} ± {error:.{decimals}f}"
-    return f"{value:.{decimals}f}"
 
 
 class LabelsPanel(QWidget):
@@ -119,8 +111,8 @@ class LabelsPanel(QWidget):
             self.value_labels[label.key].setText(format_value(value, error, decimals))
             self._set_flag(label.key, bool(record.get(f"flag_{label.key}", 0)) and np.isfinite(value))
             s = spread.get(label.key)
-            self.spread_labels[label.key].setText(
-                f"spread {s:.{decimals}f} over {n_obs}" if s is not None else "")
+            places = error_decimals(s, decimals) if s is not None else decimals
+            self.spread_labels[label.key].setText(f"spread {s:.{places}f} over {n_obs}" if s is not None else "")
         self.details.setText(self._details(record))
 
     def _set_flag(self, key: str, flagged: bool) -> None:

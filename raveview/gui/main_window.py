@@ -1,164 +1,121 @@
-"""The main window: wires the star list, spectrum view, panels, diagrams, menus and workers."""
+"""The main window: wires the star list, spectrum view, panels, diagrams, menus and workers.
+
+The window starts light (title, a "Loading…" placeholder, the status bar) and
+imports pandas, pyqtgraph and the panels in :meth:`MainWindow.build`, which
+``raveview`` runs right after the first paint (``staged=True``) so the window
+appears at once; scripts and tests build it synchronously.
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-from PySide6.QtCore import QSettings, Qt, QTimer, Slot
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QApplication, QDockWidget, QLabel, QListWidget, QMainWindow,
-                               QProgressBar, QPushButton)
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
+from PySide6.QtWidgets import QApplication, QLabel, QMainWindow
 
 from raveview.core.grid import DEFAULT_GRID
 from raveview.core.labels import LABEL_KEYS
 from raveview.core.progress import Progress
-from raveview.gui import dialogs, file_loading
-from raveview.gui.abundance_diagram import AbundanceDiagram
-from raveview.gui.kiel_diagram import KielDiagram
-from raveview.gui.labels_panel import LabelsPanel
-from raveview.gui.oddity import oddity_score
-from raveview.gui.photometry_panel import PhotometryPanel, photometry_of
-from raveview.gui.prediction import PredictionService, model_info
-from raveview.gui.recent_files import RecentFiles
-from raveview.gui.spectrum_view import SpectrumView
-from raveview.gui.star_list import StarList
-from raveview.gui.star_store import StarStore
-from raveview.gui.vetting import USER_FLAGS, SIDECAR_NAME, VettingPanel, apply_vetting, load_vetting, save_vetting, star_key
-from raveview.gui.worker import Job, JobRunner
+from raveview.gui.worker import Job
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+class _Placeholder(QLabel):
+    """The central area until the panels are built; tells once it has been painted."""
+
+    painted = Signal()
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().paintEvent(event)
+        if not getattr(self, "_told", False):
+            self._told = True
+            self.painted.emit()
 
 
 class MainWindow(QMainWindow):
-    """The raveview window. Build it with :func:`raveview.gui.app.create_main_window`."""
+    """The raveview window. Build it with :func:`raveview.gui.app.create_main_window`.
 
-    def __init__(self, load_model: bool = True, model_path: Path | None = None) -> None:
+    Parameters
+    ----------
+    load_model
+        Load ``model_path`` (default: the demo bundle) in the background once built.
+    model_path
+        A model bundle folder.
+    staged
+        Show a light window first and build the panels after its first paint
+        (or 300 ms, whichever comes first); otherwise build them now.
+    """
+
+    def __init__(self, load_model: bool = True, model_path: Path | None = None, staged: bool = False) -> None:
         super().__init__()
         self.setWindowTitle("raveview")
-        self.setAcceptDrops(True)
         self.settings = QSettings("raveview", "raveview")
-        self.store = StarStore()
         self.photometry: pd.DataFrame | None = None
         self.vetting: dict[str, dict[str, str]] = {}
         self.vetting_path: Path | None = None
         self.messages_log: list[str] = []
         self._pending: list[int] = []  # rows waiting for the model
         self._current: int | None = None
-        self.service = PredictionService(self)
-        self.io = JobRunner("raveview-io", self)
+        self._when_ready: list[Callable[[], None]] = []
         self._io_jobs: list[Job] = []
-        self._build_widgets()
-        self._build_menus()
-        self._connect()
+        self._load_model, self._model_path = load_model, model_path
+        self.ready = False
+        self._closed = self._default_docks = False
+        self.resize(1600, 1000)
         self.restoreGeometry(self.settings.value("geometry", b""))
-        self.restoreState(self.settings.value("state", b""))
-        if load_model:  # after the window is painted: importing TensorFlow holds the GIL for seconds
+        placeholder = _Placeholder("Loading raveview…")
+        placeholder.setAlignment(Qt.AlignCenter)
+        self.setCentralWidget(placeholder)
+        self.statusBar().showMessage("Loading…")
+        if staged:
+            placeholder.painted.connect(self._build_soon)
+            QTimer.singleShot(300, self.build)  # in case the window is never painted (e.g. minimised)
+        else:
+            self.build()
+
+    @Slot()
+    def _build_soon(self) -> None:
+        QTimer.singleShot(0, self.build)  # after the paint has finished
+
+    def build(self) -> None:
+        """Import the panels and build the docks, menus and services (once), then run :meth:`when_ready` calls."""
+        if self.ready or self._closed:
+            return
+        from raveview.gui import window_layout
+
+        animated = self.isAnimated()
+        self.setAnimated(False)  # no layout animation of the placeholder being replaced (it crashes Qt)
+        window_layout.build_widgets(self)
+        window_layout.build_menus(self)
+        window_layout.connect_signals(self)
+        self._default_docks = not self.restoreState(self.settings.value("state", b""))  # first start
+        self._size_docks_when_shown()
+        self.setAcceptDrops(True)
+        self.setAnimated(animated)
+        self.statusBar().clearMessage()
+        self.ready = True
+        if self._load_model:  # after the window is painted: importing TensorFlow holds the GIL for seconds
             self.service.loading = True
-            QTimer.singleShot(300, lambda: self.service.load_model(model_path))
+            QTimer.singleShot(300, lambda: self.service.load_model(self._model_path))
         else:
             self.labels_panel.set_model_info(None)
             self.model_status.setText("No model")
+        callbacks, self._when_ready = self._when_ready, []
+        for callback in callbacks:
+            callback()
 
-    # -- construction -----------------------------------------------------------------------
-    def _dock(self, title: str, widget, area, name: str) -> QDockWidget:
-        dock = QDockWidget(title, self)
-        dock.setObjectName(name)
-        dock.setWidget(widget)
-        self.addDockWidget(area, dock)
-        return dock
-
-    def _build_widgets(self) -> None:
-        self.spectrum_view = SpectrumView()
-        self.setCentralWidget(self.spectrum_view)
-        self.star_list = StarList(self.store)
-        self.labels_panel = LabelsPanel()
-        self.photometry_panel = PhotometryPanel()
-        self.kiel = KielDiagram()
-        self.abundance = AbundanceDiagram()
-        self.vetting_panel = VettingPanel()
-        self.messages = QListWidget()
-        self.list_dock = self._dock("Stars", self.star_list, Qt.LeftDockWidgetArea, "stars")
-        self.labels_dock = self._dock("Labels", self.labels_panel, Qt.RightDockWidgetArea, "labels")
-        self.phot_dock = self._dock("Photometry", self.photometry_panel, Qt.RightDockWidgetArea, "photometry")
-        self.vet_dock = self._dock("Vetting", self.vetting_panel, Qt.RightDockWidgetArea, "vetting")
-        self.kiel_dock = self._dock("Kiel diagram", self.kiel, Qt.BottomDockWidgetArea, "kiel")
-        self.abund_dock = self._dock("Abundances", self.abundance, Qt.BottomDockWidgetArea, "abundances")
-        self.msg_dock = self._dock("Messages", self.messages, Qt.BottomDockWidgetArea, "messages")
-        self.tabifyDockWidget(self.phot_dock, self.vet_dock)
-        self.tabifyDockWidget(self.abund_dock, self.msg_dock)
-        self.abund_dock.raise_()
-        self.phot_dock.raise_()
-        self.resizeDocks([self.list_dock, self.labels_dock], [520, 380], Qt.Horizontal)
-        self.resizeDocks([self.kiel_dock], [300], Qt.Vertical)
-        bar = self.statusBar()
-        self.progress_bar = QProgressBar()
-        self.progress_bar.setMaximumWidth(220)
-        self.progress_bar.setVisible(False)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setVisible(False)
-        self.model_status = QLabel("Loading model…")
-        self.device_status = QLabel("")
-        for widget in (self.progress_bar, self.cancel_button, self.model_status, self.device_status):
-            bar.addPermanentWidget(widget)
-        self.resize(1500, 950)
-
-    def _action(self, menu, text: str, slot, shortcut=None, tip: str = "") -> QAction:
-        action = QAction(text, self)
-        if shortcut:
-            action.setShortcut(QKeySequence(shortcut))
-        action.setStatusTip(tip)
-        action.triggered.connect(slot)
-        menu.addAction(action)
-        return action
-
-    def _build_menus(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
-        self._action(file_menu, "&Open spectra…", lambda: dialogs.open_spectra(self), QKeySequence.Open)
-        self.recent_menu = file_menu.addMenu("Open &recent")
-        self._action(file_menu, "Open results &catalog…", lambda: dialogs.open_catalog(self), "Ctrl+Shift+C")
-        self._action(file_menu, "Load &photometry catalog…", lambda: dialogs.open_photometry(self), "Ctrl+P")
-        file_menu.addSeparator()
-        self._action(file_menu, "Parameterize &folder…", lambda: dialogs.parameterize_folder(self), "Ctrl+Shift+O")
-        self._action(file_menu, "&Export results…", lambda: dialogs.export_results(self), "Ctrl+E")
-        file_menu.addSeparator()
-        self._action(file_menu, "&Quit", self.close, QKeySequence.Quit)
-        view = self.menuBar().addMenu("&View")
-        self._action(view, "&Next star", lambda: self.star_list.step(1), "J")
-        self._action(view, "&Previous star", lambda: self.star_list.step(-1), "K")
-        self._action(view, "Native &sampling", lambda: self.spectrum_view.set_native(not self.spectrum_view.native), "N")
-        self._action(view, "&Filter stars", self.star_list.filter_edit.setFocus, QKeySequence.Find)
-        self._action(view, "Sort by &oddity", self.sort_by_oddity, "Ctrl+D")
-        self._action(view, "Reset spectrum &zoom", self.spectrum_view.reset_zoom, "Ctrl+0")
-        for i, flag in enumerate(USER_FLAGS, start=1):
-            self._action(view, f"Flag as {flag}", lambda _=False, f=flag: self.vetting_panel.choose(f), str(i))
-        view.addSeparator()
-        for dock in (self.list_dock, self.labels_dock, self.phot_dock, self.vet_dock, self.kiel_dock,
-                     self.abund_dock, self.msg_dock):
-            view.addAction(dock.toggleViewAction())
-        model = self.menuBar().addMenu("&Model")
-        self._action(model, "&Choose model bundle…", lambda: dialogs.choose_model(self), "Ctrl+M")
-        self._action(model, "&Import published ensemble…", lambda: dialogs.import_published(self))
-        self._action(model, "Show &manifest", lambda: dialogs.show_manifest(self, self.service.bundle))
-        self._action(model, "&Train a model…", lambda: dialogs.open_training_wizard(self), "Ctrl+T")
-        self._action(model, "&Cancel running prediction", self.cancel, "Esc")
-        self.recent = RecentFiles(self.settings, self.recent_menu, lambda p: self.open_paths([p]))
-
-    def _connect(self) -> None:
-        self.star_list.current_changed.connect(self.set_current)
-        for diagram in (self.kiel, self.abundance):
-            diagram.star_clicked.connect(self.star_list.set_current)
-            diagram.region_selected.connect(self.star_list.select_positions)
-        self.service.model_loaded.connect(self._on_model_loaded)
-        self.service.device_found.connect(lambda d: self.device_status.setText(d))
-        self.service.status.connect(self.statusBar().showMessage)
-        self.service.rows_predicted.connect(self._on_rows_predicted)
-        self.service.progress.connect(self._on_progress)
-        self.service.failed.connect(self.report_error)
-        self.service.batch_finished.connect(self._on_batch_finished)
-        self.vetting_panel.flag_set.connect(self.set_user_flag)
-        self.vetting_panel.step.connect(self.star_list.step)
-        self.cancel_button.clicked.connect(self.cancel)
+    def when_ready(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once the panels exist (now if they do)."""
+        if self.ready:
+            callback()
+        else:
+            self._when_ready.append(callback)
 
     # -- opening files ----------------------------------------------------------------------
     def open_paths(self, paths) -> Job | None:
@@ -166,6 +123,9 @@ class MainWindow(QMainWindow):
         paths = [Path(p) for p in paths]
         if not paths:
             return None
+        from raveview.gui import file_loading
+        from raveview.gui.vetting import SIDECAR_NAME
+
         for path in paths:
             self.recent.remember(path)
         if self.vetting_path is None:
@@ -179,6 +139,8 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_files_read(self, progress: Progress) -> None:
+        from raveview.gui.vetting import apply_vetting
+
         spectra, errors = [], []
         for _path, items, error in progress.payload:
             if error is not None:
@@ -211,6 +173,9 @@ class MainWindow(QMainWindow):
 
     def add_results(self, frame: pd.DataFrame) -> np.ndarray:
         """Add catalog rows (e.g. a results table) without spectra; returns their row ids."""
+        from raveview.gui.oddity import oddity_score
+        from raveview.gui.vetting import apply_vetting
+
         rows = self.store.add_rows(frame)
         apply_vetting(self.store.frame, self.vetting)
         self.store.frame["oddity"] = oddity_score(self.store.frame)
@@ -249,6 +214,8 @@ class MainWindow(QMainWindow):
 
     @Slot(object, object)
     def _on_rows_predicted(self, rows: np.ndarray, frame: pd.DataFrame) -> None:
+        from raveview.gui.oddity import oddity_score
+
         self.store.set_results(rows, frame)
         self.store.frame["oddity"] = oddity_score(self.store.frame)
         self._refresh()
@@ -278,6 +245,8 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_model_loaded(self, bundle) -> None:
+        from raveview.gui.prediction import model_info
+
         info = model_info(bundle)
         self.labels_panel.set_model_info(info)
         self.model_status.setText(("⚠ MOCK-trained: " if info.is_mock else "") + info.name)
@@ -300,13 +269,18 @@ class MainWindow(QMainWindow):
     def report_error(self, message: str) -> None:
         """Show a one-line error in the status bar and the Messages panel (never a crash)."""
         self.messages_log.append(message)
-        self.messages.addItem(message)
+        if self.ready:  # otherwise the Messages panel lists it when built
+            self.messages.addItem(message)
         self.statusBar().showMessage(message, 10000)
 
     # -- the current star -------------------------------------------------------------------
     @Slot(int)
     def set_current(self, position: int) -> None:
         """Show star ``position`` in every panel."""
+        from raveview.gui import file_loading
+        from raveview.gui.photometry_panel import photometry_of
+        from raveview.gui.vetting import star_key
+
         self._current = position
         record = self.store.frame.iloc[position]
         spectrum = self.store.spectra.get(position) or self._read_source(position, record)
@@ -324,6 +298,8 @@ class MainWindow(QMainWindow):
 
     def _read_source(self, position: int, record) -> object:
         """The spectrum of a catalog row (e.g. from a folder run), read from its ``source_file``."""
+        from raveview.gui import file_loading
+
         path = Path(str(record.get("source_file", "") or ""))
         if not path.name or not path.is_file():
             return None
@@ -342,6 +318,7 @@ class MainWindow(QMainWindow):
     def set_vetting_path(self, path: Path) -> None:
         """Keep user flags in ``path`` (loaded now if it exists)."""
         from raveview.core.errors import RaveviewError
+        from raveview.gui.vetting import load_vetting
 
         self.vetting_path = Path(path)
         try:
@@ -353,6 +330,8 @@ class MainWindow(QMainWindow):
     @Slot(str, str)
     def set_user_flag(self, flag: str, note: str) -> None:
         """Flag the current star and save the sidecar."""
+        from raveview.gui.vetting import save_vetting, star_key
+
         if self._current is None:
             return
         record = self.store.frame.iloc[self._current]
@@ -379,17 +358,34 @@ class MainWindow(QMainWindow):
     def dropEvent(self, event) -> None:  # noqa: N802
         self.open_paths([u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()])
 
+    def _size_docks_when_shown(self) -> None:
+        """First start: give the docks their default sizes (effective only once the window is laid out)."""
+        if self._default_docks and self.isVisible():
+            self._default_docks = False
+            from raveview.gui.window_layout import default_dock_sizes
+
+            QTimer.singleShot(0, lambda: default_dock_sizes(self))
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        self._size_docks_when_shown()
+
     def closeEvent(self, event) -> None:  # noqa: N802
+        self._closed = True  # a staged window closed before it was built stays unbuilt
+        if getattr(self, "samp", None) is not None:
+            self.samp.close()
         self.settings.setValue("geometry", self.saveGeometry())
-        self.settings.setValue("state", self.saveState())
-        self.service.shutdown()
-        self.io.shutdown()
+        if self.ready:
+            self.settings.setValue("state", self.saveState())
+            self.service.shutdown()
+            self.io.shutdown()
         super().closeEvent(event)
 
     def wait_idle(self, timeout: float = 60.0) -> bool:
         """Process events until no background job is queued or running (scripts and tests)."""
         end = time.perf_counter() + timeout
-        busy = lambda: bool(self.service.runner.pending() or self.io.pending() or self.service.loading)  # noqa: E731
+        busy = lambda: not self.ready or bool(  # noqa: E731
+            self.service.runner.unsettled() or self.io.unsettled() or self.service.loading)
         while time.perf_counter() < end:
             QApplication.processEvents()
             if not busy():

@@ -17,6 +17,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyMod
 from PySide6.QtGui import QBrush, QColor
 
 from raveview.core.labels import LABELS
+from raveview.gui.number_format import format_value
 from raveview.gui.star_store import StarStore
 
 FLAG_COLOUR = QColor(230, 120, 20)
@@ -139,9 +140,7 @@ class ResultsModel(QAbstractTableModel):
             return "–"
         if col.kind == "float":
             return f"{value:.{col.decimals}f}"
-        error = float(arrays[f"e{col.key}"][pos])
-        err = f" ± {error:.{col.decimals}f}" if np.isfinite(error) else ""
-        return f"{value:.{col.decimals}f}{err}"
+        return format_value(value, float(arrays[f"e{col.key}"][pos]), col.decimals)
 
     # -- sorting ----------------------------------------------------------------------------
     def sort_key(self, column: int) -> np.ndarray:

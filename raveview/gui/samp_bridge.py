@@ -104,6 +104,13 @@ def attach(window, lockfile=None, ask: Callable[[QWidget | None], bool] = ask_st
     return bridge
 
 
+def for_window(window) -> SampBridge:
+    """The window's bridge, created on first use (it connects when something is sent)."""
+    if getattr(window, "samp", None) is None:
+        window.samp = attach(window)
+    return window.samp
+
+
 def send_current_results(window, bridge: SampBridge) -> str | None:
     """Menu action: send the window's star table (row positions are the frame's index)."""
     return bridge.send_results(window.store.frame, "raveview results", window)

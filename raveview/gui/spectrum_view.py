@@ -5,14 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtGui import QAction, QColor, QIcon, QPixmap
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QMenu, QToolButton, QVBoxLayout, QWidget
 
 from raveview.core.errors import RaveviewError
 from raveview.core.grid import DEFAULT_GRID, WavelengthGrid
 from raveview.core.spectrum import Spectrum
-from raveview.gui.diagnostic_lines import ELEMENT_COLOURS, ELEMENTS, Line, diagnostic_lines
+from raveview.gui.diagnostic_lines import (ELEMENT_COLOURS, ELEMENTS, PRIORITY, Line, diagnostic_lines,
+                                           place_labels, short_label)
 
 MAX_SHADED_RUNS = 60
+LABEL_ROWS = 3  # rows of line labels at the top of the plot
+LABEL_HEADROOM = 0.3  # free space above the spectrum for them, as a fraction of its span
 
 
 def filled_runs(filled: np.ndarray) -> list[tuple[int, int]]:
@@ -64,18 +68,22 @@ class SpectrumView(QWidget):
         self.model_box.setToolTip("Mock-survey model spectrum at the predicted labels, residual below")
         self.model_box.toggled.connect(self._redraw)
         bar.addWidget(self.model_box)
-        self.element_buttons: dict[str, QToolButton] = {}
+        lines_button = QToolButton()
+        lines_button.setText("Lines")
+        lines_button.setToolTip("Diagnostic lines to mark, per element")
+        lines_button.setPopupMode(QToolButton.InstantPopup)
+        menu = QMenu(lines_button)
+        self.element_buttons: dict[str, QAction] = {}  # checkable, one per element group
         for element in ELEMENTS:
-            button = QToolButton()
-            button.setText(element)
-            button.setCheckable(True)
-            button.setChecked(element in ("Ca II", "Paschen", "Fe I"))
-            r, g, b = ELEMENT_COLOURS[element]
-            button.setStyleSheet(f"QToolButton:checked {{ color: rgb({r},{g},{b}); font-weight: bold }}")
-            button.setToolTip(f"Show {element} lines")
-            button.toggled.connect(lambda on, e=element: self.set_element_visible(e, on))
-            self.element_buttons[element] = button
-            bar.addWidget(button)
+            swatch = QPixmap(12, 12)
+            swatch.fill(QColor(*ELEMENT_COLOURS[element]))
+            action = menu.addAction(QIcon(swatch), element)
+            action.setCheckable(True)
+            action.setChecked(element in ("Ca II", "Paschen", "Fe I"))
+            action.toggled.connect(lambda on, e=element: self.set_element_visible(e, on))
+            self.element_buttons[element] = action
+        lines_button.setMenu(menu)
+        bar.addWidget(lines_button)
         layout.addLayout(bar)
 
         self.canvas = pg.GraphicsLayoutWidget()
@@ -100,21 +108,23 @@ class SpectrumView(QWidget):
         self.flux_item = pg.PlotDataItem(pen=pg.mkPen((20, 40, 120), width=1.3), name="flux")
         self.model_item = pg.PlotDataItem(pen=pg.mkPen((220, 60, 30), width=1.2, style=Qt.DashLine))
         self.resid_item = pg.PlotDataItem(pen=pg.mkPen((20, 40, 120), width=1))
-        for item in (self.upper, self.lower, self.band, self.flux_item, self.model_item):
+        self.headroom = pg.PlotCurveItem(pen=pg.mkPen(None))  # invisible: keeps a band free for line labels
+        for item in (self.upper, self.lower, self.band, self.flux_item, self.model_item, self.headroom):
             self.plot.addItem(item)
         self.resid_plot.addItem(self.resid_item)
         for axis in ("left", "bottom"):
             self.plot.getAxis(axis).enableAutoSIPrefix(False)
             self.resid_plot.getAxis(axis).enableAutoSIPrefix(False)
-        for n, line in enumerate(self.lines):
+        for line in self.lines:
             r, g, b = ELEMENT_COLOURS.get(line.element, (100, 100, 100))
             item = pg.InfiniteLine(
                 line.wavelength, angle=90, movable=False,
                 pen=pg.mkPen((r, g, b, 170), width=1, style=Qt.DotLine),
-                hoverPen=pg.mkPen((r, g, b), width=3),
-                label=line.label.split()[-1] if line.element != "Ca II" else line.label,
-                labelOpts={"position": 0.97 - 0.05 * (n % 4), "color": (r, g, b), "anchors": [(0.5, 0), (0.5, 0)]},
+                hoverPen=pg.mkPen((r, g, b), width=3), label=short_label(line),
+                labelOpts={"position": 0.98, "color": (r, g, b), "anchors": [(0.5, 0), (0.5, 0)],
+                           "fill": pg.mkBrush(255, 255, 255, 190)},
             )
+            item.diagnostic = line
             item.setToolTip(f"{line.label} {line.wavelength:.2f} Å — click to zoom")
             item.sigClicked.connect(lambda _item, _ev, w=line.wavelength: self.zoom_to(w))
             item.setZValue(-5)
@@ -122,6 +132,29 @@ class SpectrumView(QWidget):
             self.plot.addItem(item)
             item.setVisible(self.element_buttons.get(line.element) is not None
                             and self.element_buttons[line.element].isChecked())
+        view = self.plot.getViewBox()
+        view.sigXRangeChanged.connect(self._layout_labels)
+        view.sigResized.connect(self._layout_labels)
+
+    def _layout_labels(self, *_args) -> None:
+        """Stack the visible line labels in rows at the top; drop the weakest where they would overlap."""
+        view = self.plot.getViewBox()
+        (x0, x1), width, height = view.viewRange()[0], view.width(), view.height()
+        if x1 <= x0 or width <= 0 or height <= 0:
+            return
+        items = [i for items in self._line_items.values() for i in items if i.isVisible()]
+        shown = [i for i in items if x0 <= i.value() <= x1]
+        for item in items:
+            if item not in shown:
+                item.label.setVisible(False)
+        centres = [(i.value() - x0) / (x1 - x0) * width for i in shown]
+        widths = [i.label.boundingRect().width() for i in shown]
+        tiers = place_labels(centres, widths, [PRIORITY.get(i.diagnostic.element, 2) for i in shown], LABEL_ROWS)
+        row_height = max([i.label.boundingRect().height() for i in shown] or [16.0])
+        for item, tier in zip(shown, tiers):
+            item.label.setVisible(tier is not None)
+            if tier is not None:
+                item.label.setPosition(max(0.0, 1.0 - (2 + tier * (row_height + 1)) / height))
 
     # -- public API -------------------------------------------------------------------------
     def set_spectrum(self, spectrum: Spectrum | None, grid: WavelengthGrid | None = None) -> None:
@@ -165,6 +198,7 @@ class SpectrumView(QWidget):
         """Show or hide the line markers of one element group."""
         for item in self._line_items.get(element, []):
             item.setVisible(visible)
+        self._layout_labels()
         button = self.element_buttons.get(element)
         if button is not None and button.isChecked() != visible:
             button.setChecked(visible)
@@ -189,7 +223,7 @@ class SpectrumView(QWidget):
         self._shading = []
         spec = self.spectrum
         if spec is None:
-            for item in (self.flux_item, self.upper, self.lower, self.model_item, self.resid_item):
+            for item in (self.flux_item, self.upper, self.lower, self.model_item, self.resid_item, self.headroom):
                 item.setData([], [])
             self.title.setText("No spectrum")
             return
@@ -210,6 +244,12 @@ class SpectrumView(QWidget):
         else:
             self.upper.setData([], [])
             self.lower.setData([], [])
+        finite = shown[np.isfinite(shown)]
+        if finite.size:  # the y range reaches LABEL_HEADROOM of the data's span above its top
+            lo, hi = np.percentile(finite, [0.5, 99.9])
+            self.headroom.setData(wave, np.full(wave.size, hi + LABEL_HEADROOM * max(hi - lo, 0.05)))
+        else:
+            self.headroom.setData([], [])
         runs = filled_runs(filled)
         step = float(np.median(np.diff(wave))) if wave.size > 1 else 0.4
         for a, b in runs[:MAX_SHADED_RUNS]:

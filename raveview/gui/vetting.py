@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLineEdit, QPushButton, QVBoxLayout, QWidget, QLabel
+from PySide6.QtWidgets import (QButtonGroup, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout,
+                               QWidget)
 
 from raveview.core.errors import CatalogError
 
@@ -82,8 +83,10 @@ class VettingPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("Vetting — J / K: next / previous star; 1–5: set a flag"))
-        row = QHBoxLayout()
+        hint = QLabel("Vetting — J / K: next / previous star; 1–5: set a flag")
+        hint.setWordWrap(True)
+        layout.addWidget(hint)
+        row = QGridLayout()  # three per row, so the panel fits a side dock
         self.group = QButtonGroup(self)
         self.group.setExclusive(False)
         self.buttons: dict[str, QPushButton] = {}
@@ -92,7 +95,7 @@ class VettingPanel(QWidget):
             button.setCheckable(True)
             button.clicked.connect(lambda checked, f=flag: self._choose(f if checked else ""))
             self.buttons[flag] = button
-            row.addWidget(button)
+            row.addWidget(button, (i - 1) // 3, (i - 1) % 3)
         layout.addLayout(row)
         self.note = QLineEdit()
         self.note.setPlaceholderText("Note on this star (saved with the flag)")

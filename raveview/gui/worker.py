@@ -18,7 +18,7 @@ import weakref
 from collections.abc import Callable, Generator
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Signal, Slot
 
 log = logging.getLogger(__name__)
 _ids = itertools.count(1)
@@ -54,7 +54,21 @@ class Job(QObject):
         self._func, self._args, self._kwargs = func, args, kwargs
         self._cancel = False
         self.done = False
+        self.settled = False
         self.started_at: float | None = None
+        self.finished.connect(self._settle)  # queued: runs after the slots of every earlier signal
+
+    @Slot()
+    def _settle(self) -> None:
+        """Mark the job settled, in the thread it was created in (normally the GUI thread).
+
+        ``done`` turns true in the worker thread as soon as the generator ends,
+        while its last ``yielded`` signals may still wait in the GUI thread's
+        event queue. Queued signals are delivered in order, so when ``finished``
+        reaches this slot every earlier signal has been handled: wait on
+        ``settled`` (not ``done``) before looking at what the slots built.
+        """
+        self.settled = True
 
     def cancel(self) -> None:
         """Ask the job to stop at its next yield (thread-safe: a plain flag)."""
@@ -122,13 +136,18 @@ class JobRunner(QObject):
 
     def submit(self, job: Job) -> Job:
         """Queue ``job``; it runs after the jobs submitted before it."""
-        self._jobs = [j for j in self._jobs if not j.done] + [job]
+        self._jobs = [j for j in self._jobs if not j.settled] + [job]
         self._queue.put(job)
         return job
 
     def pending(self) -> list[Job]:
         """Jobs not finished yet."""
         return [j for j in self._jobs if not j.done]
+
+    def unsettled(self) -> list[Job]:
+        """Jobs whose signals have not all been handled in the GUI thread yet (see :attr:`Job.settled`)."""
+        self._jobs = [j for j in self._jobs if not j.settled]
+        return list(self._jobs)
 
     def cancel_all(self) -> None:
         """Cancel every queued or running job."""

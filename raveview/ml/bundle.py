@@ -159,20 +159,50 @@ class ModelBundle:
         if not any(kind in manifest["ensembles"] for kind in KINDS):
             raise ModelError("the bundle holds no ensemble", path)
         bundle = cls(path, manifest, hashlib.sha256(raw).hexdigest())
+        bundle._validate()
         if verify:
             bundle.verify()
         return bundle
+
+    def _validate(self) -> None:
+        """Read every field prediction needs once, so a malformed manifest fails here, in one line."""
+        try:
+            order = self.label_order
+            unknown = [k for k in order if not isinstance(k, str) or k not in LABELS_BY_KEY]
+            if unknown or not order:
+                raise ValueError(f"unknown label keys {unknown}")
+            self.grid  # noqa: B018  (parses the grid)
+            lo, hi = self.range_arrays()
+            if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))):
+                raise ValueError("label ranges must be finite numbers")
+            if not isinstance(self.manifest["ensembles"], dict):
+                raise TypeError("'ensembles' must be a mapping")
+            for kind in self.kinds:
+                ensemble = self.ensemble(kind)
+                for member in ensemble.members:
+                    if not isinstance(member.file, str) or not isinstance(member.sha256, str):
+                        raise TypeError("member file names and checksums must be strings")
+                    target = (self.path / member.file).resolve()
+                    if self.path.resolve() not in target.parents:
+                        raise ValueError(f"member file {member.file!r} lies outside the bundle folder")
+            self.summary()
+        except ModelError:
+            raise
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError) as exc:
+            detail = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
+            raise ModelError(f"{MANIFEST_NAME} is malformed ({type(exc).__name__}: {detail})"[:300],
+                             self.path) from None
 
     def verify(self) -> int:
         """Check every member file's SHA-256; returns the number checked."""
         checked = 0
         for kind in self.kinds:
-            for member in self.manifest["ensembles"][kind]["members"]:
-                file = self.path / member["file"]
+            for member in self.ensemble(kind).members:
+                file = self.path / member.file
                 if not file.is_file():
-                    raise ModelError(f"member file {member['file']} is missing", self.path)
-                if sha256_file(file) != member["sha256"]:
-                    raise ModelIntegrityError(f"member file {member['file']} does not match its checksum "
+                    raise ModelError(f"member file {member.file} is missing", self.path)
+                if sha256_file(file) != member.sha256:
+                    raise ModelIntegrityError(f"member file {member.file} does not match its checksum "
                                               "(the bundle was modified or damaged)", self.path)
                 checked += 1
         return checked

@@ -74,8 +74,11 @@ class MemberInfo:
     @classmethod
     def from_dict(cls, data: dict) -> "MemberInfo":
         loss = data.get("last_val_loss")
-        return cls(str(data["file"]), data.get("seed"), None if loss is None else float(loss),
-                   bool(data.get("kept", True)), str(data["sha256"]), data.get("epochs"))
+        file, sha256 = data["file"], data["sha256"]
+        if not isinstance(file, str) or not isinstance(sha256, str):
+            raise TypeError("member 'file' and 'sha256' must be strings")
+        return cls(file, data.get("seed"), None if loss is None else float(loss),
+                   bool(data.get("kept", True)), sha256, data.get("epochs"))
 
     def to_dict(self) -> dict:
         return {"file": self.file, "seed": self.seed, "last_val_loss": self.last_val_loss,
