@@ -8,10 +8,10 @@ the raw ensemble spread and of the calibrated uncertainty.
 
 Usage (the figures in docs/model_accuracy.md)::
 
-    raveview simulate --n 3000 --seed 2 --out /tmp/heldout --format matrix
+    raveview simulate --n 3000 --seed 2 --out mock_heldout --format matrix
     python bench/model_accuracy.py --bundle raveview/resources/models/demo \\
-        --spectra /tmp/heldout/spectra.fits --labels /tmp/heldout/labels.csv \\
-        --photometry /tmp/heldout/photometry.csv --out docs/model_accuracy.md
+        --spectra mock_heldout/spectra.fits --labels mock_heldout/labels.csv \\
+        --photometry mock_heldout/photometry.csv --out docs/model_accuracy.md
 """
 
 from __future__ import annotations

@@ -81,8 +81,8 @@ def _draw(steps, tty: bool):
             last_payload = step.payload
         if now - last_print >= 5.0 or step.payload is not None:
             rate = (step.done - first_done) / max(now - start, 1e-9)
-            eta = (step.total - step.done) / rate if rate > 0 and step.total else float("nan")
-            print(f"predict: {step.done}/{step.total} files, {rate:,.0f} files/s, ETA {eta:,.0f} s — {step.message}",
+            eta = f"{(step.total - step.done) / rate:,.0f} s" if rate > 0 and step.total else "–"
+            print(f"predict: {step.done}/{step.total} files, {rate:,.0f} files/s, ETA {eta} — {step.message}",
                   file=sys.stderr, flush=True)
             last_print = now
     return last_payload

@@ -242,5 +242,22 @@ class FusedEnsemble:
             args = [x_spec[start:stop]]
             if self.arch.with_photometry:
                 args.append(x_phot[start:stop])
-            out[:, start:stop] = self._fn(*args).numpy()
+            rows = stop - start
+            padded = _padded_size(rows, batch_size)
+            if padded != rows:  # a few fixed batch shapes keep oneDNN's primitive cache (and RSS) bounded
+                args = [np.concatenate([a, np.zeros((padded - rows,) + a.shape[1:], a.dtype)]) for a in args]
+            out[:, start:stop] = self._fn(*args).numpy()[:, :rows]
         return out
+
+
+def _padded_size(rows: int, batch_size: int) -> int:
+    """The batch size a partial batch is padded to: the next power of two (at least 8), at most ``batch_size``.
+
+    Every new input shape makes TensorFlow/oneDNN build and cache new kernels and
+    scratch buffers; chunks with a few failed files would otherwise produce a new
+    shape each, and memory would grow with the length of a survey run.
+    """
+    size = 8
+    while size < rows:
+        size *= 2
+    return max(rows, min(size, batch_size))
