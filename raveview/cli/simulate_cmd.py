@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from raveview.core.progress import Progress
+from raveview.core.progress import Progress, run_to_end
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -31,17 +31,21 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def _drive(gen, label: str):
-    """Run a Progress generator, drawing a one-line bar on stderr; return its value."""
-    while True:
-        try:
-            progress: Progress = next(gen)
-        except StopIteration as stop:
-            sys.stderr.write("\n")
-            return stop.value
-        frac = progress.fraction or 0.0
-        bar = "#" * int(30 * frac)
-        sys.stderr.write(f"\r{label:<10} [{bar:<30}] {progress.done}/{progress.total} {progress.message:<24}")
+    """Run a Progress generator with a one-line bar on a terminal (a line per step otherwise); return its value."""
+    tty = sys.stderr.isatty()
+
+    def draw(progress: Progress) -> None:
+        if tty:
+            bar = "#" * int(30 * (progress.fraction or 0.0))
+            sys.stderr.write(f"\r{label:<10} [{bar:<30}] {progress.done}/{progress.total} {progress.message:<24}")
+        else:
+            sys.stderr.write(f"{label}: {progress.done}/{progress.total} {progress.message}\n")
         sys.stderr.flush()
+
+    value = run_to_end(gen, draw)
+    if tty:
+        sys.stderr.write("\n")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:

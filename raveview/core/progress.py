@@ -8,8 +8,11 @@ cancellation point.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -39,3 +42,22 @@ class Progress:
         if not self.total:
             return None
         return min(1.0, self.done / self.total)
+
+
+def run_to_end(steps: Generator[Progress, None, T], on_progress: Callable[[Progress], None] | None = None) -> T:
+    """Run a progress generator to its end and return the value it returns.
+
+    Parameters
+    ----------
+    steps
+        A generator yielding :class:`Progress` and returning a result.
+    on_progress
+        Called with every Progress (e.g. to draw a bar), or ``None``.
+    """
+    while True:
+        try:
+            step = next(steps)
+        except StopIteration as stop:
+            return stop.value
+        if on_progress is not None:
+            on_progress(step)

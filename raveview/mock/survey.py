@@ -10,7 +10,7 @@ import pandas as pd
 
 from raveview.core.grid import DEFAULT_GRID, WavelengthGrid
 from raveview.core.labels import LABELS
-from raveview.core.progress import Progress
+from raveview.core.progress import Progress, run_to_end
 from raveview.mock import exotic, observe
 from raveview.mock.labels_input import default_macroturbulence, default_microturbulence
 from raveview.mock.photometry import absolute_magnitudes, observe_photometry
@@ -218,9 +218,4 @@ def simulate_survey(
     grid: WavelengthGrid = DEFAULT_GRID,
 ) -> MockSurvey:
     """Simulate a mock RAVE survey (see :func:`iter_simulate_survey` for the parameters)."""
-    gen = iter_simulate_survey(n, seed, snr_range, exotic_fraction, layout, grid)
-    while True:
-        try:
-            next(gen)
-        except StopIteration as stop:
-            return stop.value
+    return run_to_end(iter_simulate_survey(n, seed, snr_range, exotic_fraction, layout, grid))

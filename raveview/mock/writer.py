@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from raveview.core.errors import RaveviewError
-from raveview.core.progress import Progress
+from raveview.core.progress import Progress, run_to_end
 from raveview.mock.survey import MockSurvey
 
 
@@ -74,9 +74,4 @@ def iter_write_survey(
 
 def write_survey(survey: MockSurvey, out: str | PathLike[str], layout: str | None = None) -> dict[str, Path]:
     """Write ``survey`` under ``out`` (see :func:`iter_write_survey`); returns the written paths."""
-    gen = iter_write_survey(survey, out, layout)
-    while True:
-        try:
-            next(gen)
-        except StopIteration as stop:
-            return stop.value
+    return run_to_end(iter_write_survey(survey, out, layout))
