@@ -60,6 +60,7 @@ def build_widgets(window) -> None:
     window.kiel_dock = _dock(window, "Kiel diagram", window.kiel, Qt.BottomDockWidgetArea, "kiel")
     window.abund_dock = _dock(window, "Abundances", window.abundance, Qt.BottomDockWidgetArea, "abundances")
     window.msg_dock = _dock(window, "Messages", window.messages, Qt.BottomDockWidgetArea, "messages")
+    window.splitDockWidget(window.kiel_dock, window.abund_dock, Qt.Horizontal)  # side by side, not stacked
     window.tabifyDockWidget(window.phot_dock, window.vet_dock)
     window.tabifyDockWidget(window.abund_dock, window.msg_dock)
     window.abund_dock.raise_()
