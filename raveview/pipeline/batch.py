@@ -300,14 +300,12 @@ def _commit(journal: Journal, result: ChunkResult) -> None:
 def export(config: BatchConfig, journal: Journal) -> tuple[int, int]:
     """Write the catalog and the error log from the journal; returns (rows, failures)."""
     from raveview import __version__
-    from raveview.core.catalog import catalog_from_records, default_provenance, write_catalog
+    from raveview.core.catalog import default_provenance, enforce_schema, write_catalog
 
-    frame = journal.results()
+    frame = journal.results()  # typed columns straight from the journal's Parquet chunks
     if len(frame):
         frame = frame.sort_values("_key", kind="stable").drop(columns="_key").reset_index(drop=True)
-        frame = catalog_from_records(frame.to_dict("records"))
-    else:
-        frame = catalog_from_records([])
+    frame = enforce_schema(frame)
     bundle = load_bundle(str(config.model) if config.model else None)
     provenance = default_provenance(
         model_id=bundle.id,
