@@ -16,12 +16,14 @@ import pytest
 from ml_helpers import synthetic_set
 
 from raveview.cli.main import main
-from raveview.core.catalog import read_catalog
+from raveview.core.catalog import read_catalog, write_catalog
+from raveview.core.errors import CatalogError
 from raveview.core.grid import DEFAULT_GRID
 from raveview.core.io.rave_dr6 import write_rave_dr6
 from raveview.ml.settings import TrainingSettings
 from raveview.ml.training import train_ensemble
 from raveview.pipeline.batch import BatchConfig, error_log_path, journal_path, run_batch
+from raveview.pipeline.journal import Journal
 
 N_GOOD = 48
 BAD = {
@@ -107,6 +109,35 @@ def test_cli_exit_code_and_messages(survey, tmp_path, capsys):
     assert code == 1
     assert "garbage.fits" in captured.err and "Traceback" not in captured.err
     assert f"wrote {N_GOOD} stars" in captured.out
+
+
+
+def test_streamed_export_equals_the_in_memory_catalog(survey, tmp_path):
+    root, _ = survey
+    out = tmp_path / "catalog.fits"
+    summary = _run(_config(root, out))
+    _, provenance = read_catalog(out)
+    with Journal(journal_path(out)) as journal:
+        assert journal.n_rows() == summary.n_rows == N_GOOD
+        frame = journal.results().sort_values("_key", kind="stable").drop(columns="_key").reset_index(drop=True)
+    reference = write_catalog(frame, tmp_path / "reference.fits", provenance=provenance)
+    assert out.read_bytes() == reference.read_bytes()
+
+
+def test_failed_export_keeps_the_journal_and_the_previous_catalog(survey, tmp_path):
+    root, _ = survey
+    out = tmp_path / "catalog.csv"
+    _run(_config(root, out))
+    before = out.read_bytes()
+    with Journal(journal_path(out)) as journal:
+        bad = journal.results().iloc[:1].drop(columns="_key").assign(sourceid="not-a-gaia-id")
+        journal.record_chunk(bad, ["~sorts-last.fits"])  # fails after the other rows were streamed
+    with pytest.raises(CatalogError, match="sourceid"):
+        _run(_config(root, out, resume=True))
+    assert out.read_bytes() == before
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary file left
+    with Journal(journal_path(out)) as journal:
+        assert journal.n_rows() == N_GOOD + 1
 
 
 def _chunks_committed(journal: Path) -> int:

@@ -15,6 +15,7 @@ from raveview.core.catalog import (
     write_catalog,
 )
 from raveview.core.catalog_schema import ALL_COLUMNS, TABLE1_COLUMNS
+from raveview.core.catalog_stream import write_catalog_chunks
 from raveview.core.errors import CatalogError
 
 BIG_IDS = [6917528997577384320, 4611686018427387905, 1234567890123456789]
@@ -151,3 +152,120 @@ def test_default_provenance_and_key_cleaning():
     prov = default_provenance(**{"Model ID": "m1", "input": "a\nb"})
     assert prov["model_id"] == "m1" and prov["input"] == "a b"
     assert prov["software"].startswith("raveview ") and prov["date"].endswith("Z")
+
+
+# --------------------------------------------------------------------------- streamed writing
+
+
+def _rows(start: int, n: int, note_width: int = 5) -> pd.DataFrame:
+    """Catalog rows with missing values, 19-digit Gaia ids and text of varying width."""
+    rng = np.random.default_rng(start)
+    index = np.arange(start, start + n)
+    ids = pd.array(6_917_528_997_577_384_320 + index, dtype="Int64")
+    ids[index % 3 == 0] = pd.NA
+    teff = rng.uniform(3500, 7000, n).astype(np.float32)
+    teff[index % 4 == 1] = np.nan
+    return pd.DataFrame(
+        {
+            "rave_obs_id": [f"2004{i:04d}_1042m11_{i % 150:03d}" for i in index],
+            "sourceid": ids,
+            "teff": teff,
+            "eteff": rng.uniform(20, 90, n).astype(np.float32),
+            "flag_teff": (index % 5 == 0).astype(np.int16),
+            "logg": np.where(index % 2 == 0, np.nan, rng.uniform(0.5, 5, n)),
+            "snr": rng.uniform(5, 100, n).astype(np.float32),
+            "source_file": [f"spectra/night_{i}_Å.fits" for i in index],
+            "ensemble": np.where(index % 3 == 0, "spectroscopy", "photometry"),
+            "photometry_used": index % 3 != 0,
+            "phot_flags": ["" if i % 3 else "missing_band:" + "W2" * note_width for i in index],
+            "disagreement": index % 7 == 0,
+            "quality_flags": ["low_snr" if i % 6 == 0 else "" for i in index],
+            "vetting_note": [f" odd {'?' * (i % 9)} " for i in index],  # beyond the schema: kept after it
+        }
+    )
+
+
+def _chunks() -> list[pd.DataFrame]:
+    """A few chunks, one empty, the widest text in the last one (the FITS widths must come from all)."""
+    return [_rows(0, 7), _rows(7, 0), _rows(7, 1), _rows(8, 11), _rows(19, 5, note_width=40)]
+
+
+class _Once:
+    """Re-iterable chunks whose ``fail_at``-th chunk of pass ``fail_pass`` raises (a journal read failing)."""
+
+    def __init__(self, chunks, fail_pass: int, fail_at: int) -> None:
+        self.chunks, self.fail_pass, self.fail_at, self.passes = chunks, fail_pass, fail_at, 0
+
+    def __iter__(self):
+        self.passes += 1
+        for index, chunk in enumerate(self.chunks):
+            if self.passes == self.fail_pass and index == self.fail_at:
+                raise OSError("disk went away")
+            yield chunk
+
+
+@pytest.mark.parametrize("suffix", [".fits", ".csv", ".parquet", ".vot", ".ecsv"])
+def test_streamed_catalog_equals_in_memory_catalog(tmp_path, suffix):
+    chunks = _chunks()
+    expected = write_catalog(pd.concat(chunks, ignore_index=True), tmp_path / f"memory{suffix}", provenance=PROVENANCE)
+    streamed = write_catalog_chunks(chunks, tmp_path / f"streamed{suffix}", n_rows=24, provenance=PROVENANCE)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([expected.name, streamed.name])
+    back, prov = read_catalog(streamed)
+    want, want_prov = read_catalog(expected)
+    assert prov == want_prov == PROVENANCE
+    pd.testing.assert_frame_equal(back, want)
+    assert len(back) == 24 and back["sourceid"].iloc[1] == 6_917_528_997_577_384_321
+    assert back["sourceid"].isna().sum() == 8 and back["teff"].isna().sum() == 6
+    assert back["phot_flags"].str.len().max() == len("missing_band:") + 80
+    assert list(back.columns) == [*ALL_COLUMNS, "vetting_note"]
+    if suffix in (".fits", ".csv"):
+        assert streamed.read_bytes() == expected.read_bytes()
+
+
+def test_streamed_fits_is_valid_fits(tmp_path):
+    from astropy.io import fits
+
+    path = write_catalog_chunks(_chunks(), tmp_path / "s.fits", provenance=PROVENANCE)
+    assert path.stat().st_size % 2880 == 0
+    with fits.open(path, checksum=True) as hdul:  # checks CHECKSUM/DATASUM if present (none are written)
+        hdul.verify("exception")
+        assert hdul[1].header["NAXIS2"] == 24 and "CHECKSUM" not in hdul[1].header
+        assert hdul[1].data["sourceid"][1] == 6_917_528_997_577_384_321
+        assert list(hdul[1].data["photometry_used"][:4]) == [False, True, True, False]
+
+
+@pytest.mark.parametrize("suffix", [".fits", ".csv", ".parquet"])
+def test_streamed_catalog_of_no_rows(tmp_path, suffix):
+    expected = write_catalog(pd.DataFrame(), tmp_path / f"memory{suffix}", provenance=PROVENANCE)
+    streamed = write_catalog_chunks([_rows(0, 0)], tmp_path / f"streamed{suffix}", n_rows=0, provenance=PROVENANCE)
+    back, prov = read_catalog(streamed)
+    pd.testing.assert_frame_equal(back, read_catalog(expected)[0])
+    assert len(back) == 0 and tuple(back.columns) == ALL_COLUMNS and prov == PROVENANCE
+
+
+@pytest.mark.parametrize(("suffix", "fail_pass"), [(".fits", 1), (".fits", 2), (".csv", 1), (".parquet", 1)])
+def test_failure_mid_stream_leaves_no_partial_file(tmp_path, suffix, fail_pass):
+    path = tmp_path / f"results{suffix}"
+    with pytest.raises(CatalogError, match="disk went away") as info:
+        write_catalog_chunks(_Once(_chunks(), fail_pass, fail_at=3), path, provenance=PROVENANCE)
+    assert info.value.path == path
+    assert list(tmp_path.iterdir()) == []  # neither the catalog nor its temporary file
+    write_catalog(_rows(0, 2), path, provenance={"model_id": "old"})
+    with pytest.raises(CatalogError):
+        write_catalog_chunks(_Once(_chunks(), fail_pass, fail_at=3), path, provenance=PROVENANCE)
+    old, prov = read_catalog(path)
+    assert len(old) == 2 and prov == {"model_id": "old"}
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+def test_streamed_catalog_checks_rows_columns_and_passes(tmp_path):
+    with pytest.raises(CatalogError, match="held 24 rows, not the 25 expected"):
+        write_catalog_chunks(_chunks(), tmp_path / "a.csv", n_rows=25)
+    other = _rows(30, 2).assign(extra=1.5)
+    with pytest.raises(CatalogError, match="chunk 1 has other columns"):
+        write_catalog_chunks([_rows(0, 2), other], tmp_path / "b.parquet")
+    with pytest.raises(TypeError, match="two passes"):
+        write_catalog_chunks(iter(_chunks()), tmp_path / "c.fits")
+    assert list(tmp_path.iterdir()) == []
+    write_catalog_chunks(iter(_chunks()), tmp_path / "d.csv")  # one pass is enough for CSV
+    assert len(read_catalog(tmp_path / "d.csv")[0]) == 24

@@ -72,3 +72,87 @@ def test_not_a_database_is_a_one_line_error(tmp_path):
     with pytest.raises(CatalogError) as info:
         Journal(path)
     assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+def _keyed(keys, seed):
+    """Catalog-like rows for ``keys`` (one multi-spectrum file gives several rows of one key)."""
+    rng = np.random.default_rng(seed)
+    n = len(keys)
+    ids = pd.array(6_000_000_000_000_000_000 + rng.integers(0, 10**9, n), dtype="Int64")
+    ids[::3] = pd.NA
+    return pd.DataFrame(
+        {
+            "rave_obs_id": [f"{k}-{seed}-{i}" for i, k in enumerate(keys)],
+            "sourceid": ids,
+            "teff": np.where(np.arange(n) % 4 == 1, np.nan, rng.uniform(3500, 7000, n)).astype(np.float32),
+            "source_file": list(keys),
+        }
+    )
+
+
+def _fill(journal, chunks):
+    for seed, keys in enumerate(chunks):
+        if keys:
+            journal.record_chunk(_keyed(keys, seed), keys)
+        else:  # files without usable spectra: an input finished, no rows
+            journal.record_chunk(pd.DataFrame(), [], inputs=[f"empty{seed}.fits"])
+
+
+# interleaved ranges (as after a resume) and one input key with two rows; one chunk holds no rows
+CHUNKS = [["f05", "f01", "f09"], ["f02", "f07", "f07"], [], ["f00", "f08", "f03", "f04"], ["f06", "f10"]]
+
+
+def test_iter_results_and_row_count(tmp_path):
+    with Journal(tmp_path / "j.sqlite") as journal:
+        assert journal.n_rows() == 0 and list(journal.iter_results()) == [] and journal.results().empty
+        _fill(journal, CHUNKS)
+        frames = list(journal.iter_results())
+        assert [len(f) for f in frames] == [len(c) for c in CHUNKS]
+        pd.testing.assert_frame_equal(journal.results(), pd.concat(frames, ignore_index=True))
+        assert list(journal.results()["_key"]) == [k for c in CHUNKS for k in c]
+        assert str(frames[0]["sourceid"].dtype) == "Int64" and frames[0]["teff"].dtype == np.float32
+        assert journal.n_rows() == 12
+
+
+def test_row_count_of_a_journal_from_before_the_count_table(tmp_path):
+    path = tmp_path / "old.sqlite"
+    with Journal(path) as journal:
+        _fill(journal, CHUNKS)
+    import sqlite3
+
+    with sqlite3.connect(path) as db:
+        db.execute("DROP TABLE chunk_rows")
+    with Journal(path) as journal:  # reopened: the table is back, empty; the footers count
+        assert journal.n_rows() == 12
+        journal.record_chunk(_keyed(["f11"], 9), ["f11"])
+        assert journal.n_rows() == 13
+
+
+# disjoint key ranges journaled out of order (Dask), one chunk unsorted inside, a key twice in one chunk
+DISJOINT = [["f04", "f03"], ["f00", "f02", "f01"], [], ["f07", "f07", "f09"], ["f05"]]
+# the same key in two chunks (rows without a key of their own; ranges that touch)
+SHARED = [["", "f01", "f02"], ["f03", ""], ["f00"]]
+TOUCHING = [["f02", "f03"], ["f01", "f02"]]
+
+
+@pytest.mark.parametrize(
+    ("chunks", "block_rows", "bucket_rows"),
+    [(CHUNKS, 2048, 65_536), (CHUNKS, 5, 65_536), (CHUNKS, 2, 3), (CHUNKS, 4, 5), (CHUNKS, 1, 1),
+     (DISJOINT, 2048, 65_536), (DISJOINT, 2, 1), (SHARED, 2, 65_536), (TOUCHING, 3, 65_536)],
+)
+def test_catalog_chunks_are_the_key_sorted_results(tmp_path, chunks, block_rows, bucket_rows):
+    with Journal(tmp_path / "j.sqlite") as journal:
+        _fill(journal, chunks)
+        expected = (journal.results().sort_values("_key", kind="stable").drop(columns="_key")
+                    .reset_index(drop=True))
+        view = journal.catalog_chunks(block_rows=block_rows, bucket_rows=bucket_rows)
+        blocks = list(view)
+        assert all(0 < len(b) <= block_rows for b in blocks)
+        got = pd.concat(blocks, ignore_index=True)
+        pd.testing.assert_frame_equal(got, expected)
+        assert list(got["source_file"]) == sorted(k for c in chunks for k in c)
+        twice = [r for r in got["rave_obs_id"] if r.startswith(("f07-", "-", "f02-"))]
+        assert twice == sorted(twice)  # equal keys keep their journal order
+        pd.testing.assert_frame_equal(pd.concat(list(view), ignore_index=True), got)  # iterable again
+    with Journal(tmp_path / "empty.sqlite") as journal:
+        assert list(journal.catalog_chunks()) == []

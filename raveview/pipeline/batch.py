@@ -298,15 +298,19 @@ def _commit(journal: Journal, result: ChunkResult) -> None:
 
 
 def export(config: BatchConfig, journal: Journal) -> tuple[int, int]:
-    """Write the catalog and the error log from the journal; returns (rows, failures)."""
-    from raveview import __version__
-    from raveview.core.catalog import default_provenance, enforce_schema, write_catalog
+    """Write the catalog and the error log from the journal; returns (rows, failures).
 
-    frame = journal.results()  # typed columns straight from the journal's Parquet chunks
-    if len(frame):
-        frame = frame.sort_values("_key", kind="stable").drop(columns="_key").reset_index(drop=True)
-    frame = enforce_schema(frame)
+    The rows are streamed from the journal sorted by input key, a block at a
+    time, into a temporary file that replaces ``config.out`` only once complete
+    (VOTable and ECSV are assembled in memory: astropy writes them whole). The
+    journal is only read, so a failed export loses nothing: run again with ``--resume``.
+    """
+    from raveview import __version__
+    from raveview.core.catalog import default_provenance
+    from raveview.core.catalog_stream import write_catalog_chunks
+
     bundle = load_bundle(str(config.model) if config.model else None)
+    failures = journal.failures()
     provenance = default_provenance(
         model_id=bundle.id,
         model_name=bundle.name,
@@ -315,15 +319,16 @@ def export(config: BatchConfig, journal: Journal) -> tuple[int, int]:
         raveview_version=__version__,
         inputs=" ".join(config.inputs)[:2000],
         photometry=str(config.photometry or ""),
-        n_failed=len(journal.failures()),
+        n_failed=len(failures),
     )
-    write_catalog(frame, config.out, format=config.format, provenance=provenance)
-    failures = journal.failures()
+    n_rows = journal.n_rows()
+    write_catalog_chunks(journal.catalog_chunks(), config.out, n_rows=n_rows, format=config.format,
+                         provenance=provenance)
     log = error_log_path(config.out)
     tmp = log.with_name(log.name + ".tmp")
     tmp.write_text("".join(f"{key}\t{reason}\n" for key, reason in failures), encoding="utf-8")
     tmp.replace(log)
-    return len(frame), len(failures)
+    return n_rows, len(failures)
 
 
 def run_batch(config: BatchConfig) -> Iterator[Progress]:
