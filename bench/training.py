@@ -3,6 +3,11 @@
 Run ``python bench/training.py [--sizes 1 10 50 100] [--epochs 2]``. Uses random
 spectra and labels of the published shapes (3669 training, 235 validation
 spectra) and projects the wall time of a 100-member fit of 120 epochs.
+
+With ``--stops-from BUNDLE`` it also reads the epochs at which the members of a
+trained bundle stopped early, and prints how many member-epochs the vectorised
+engine computes for them with and without dropping stopped members from the
+computation (:data:`raveview.ml.vectorized.COMPACT_BELOW`).
 """
 
 from __future__ import annotations
@@ -57,11 +62,41 @@ def vectorized(arch, train, val, members: int, epochs: int) -> float:
     return (stamps[epochs] - stamps[0]) / epochs / members
 
 
+def engine_member_epochs(stops: list[int], compact_below: float) -> int:
+    """Member-epochs computed for members stopping after ``stops`` epochs (the engine's rule)."""
+    size, total = len(stops), 0
+    for epoch in range(max(stops)):
+        running = sum(s > epoch for s in stops)
+        if running <= compact_below * size:
+            size = running
+        total += size
+    return total
+
+
+def early_stopping_report(bundle: str) -> None:
+    """Print member-epochs with and without compaction for the stop epochs recorded in ``bundle``."""
+    import json
+    from pathlib import Path
+
+    from raveview.ml.vectorized import COMPACT_BELOW
+
+    manifest = json.loads((Path(bundle) / "manifest.json").read_text())
+    print(f"\nearly stopping in {bundle} (member-epochs the vectorised engine computes):")
+    print(f"{'ensemble':>14} {'members':>8} {'epochs min-max':>15} {'uncompacted':>12} {'compacted':>10} {'saved':>6}")
+    for kind, entry in manifest["ensembles"].items():
+        stops = [int(m["epochs"]) for m in entry["members"]]
+        whole = engine_member_epochs(stops, 0.0)
+        compact = engine_member_epochs(stops, COMPACT_BELOW)
+        print(f"{kind:>14} {len(stops):>8} {min(stops):>7}-{max(stops):<7} {whole:>12} {compact:>10} "
+              f"{1 - compact / whole:>6.0%}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 10, 50, 100], help="members trained at once")
     parser.add_argument("--epochs", type=int, default=2, help="timed epochs per measurement")
     parser.add_argument("--keras-members", type=int, default=1, help="members for the plain Keras baseline")
+    parser.add_argument("--stops-from", metavar="BUNDLE", help="also report early stopping of a trained bundle")
     args = parser.parse_args(argv)
     from raveview.ml.architecture import Architecture
 
@@ -75,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
         per = vectorized(arch, train, val, k, args.epochs)
         print(f"{'vectorised K=' + str(k):>18} {per:>15.3f} {per * MEMBERS * EPOCHS_TYPICAL / 60:>22.1f} min"
               f"  ({base / per:.2f}x)")
+    if args.stops_from:
+        early_stopping_report(args.stops_from)
     return 0
 
 

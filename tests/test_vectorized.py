@@ -125,3 +125,22 @@ def test_bad_training_data_raises():
         next(train_members(xs, xp, y[:5], xs, xp, y, [1], ARCH, TrainingSettings()))
     with pytest.raises(TrainingDataError, match="photometry"):
         next(train_members(xs, None, y, xs, xp, y, [1], ARCH, TrainingSettings()))
+
+
+def test_dropping_stopped_members_from_the_computation_changes_no_result():
+    arch = Architecture(n_pixels=60, dropout=0.2)
+    xs, xp, y = _data(arch, 64)
+    xs_val, xp_val, _ = _data(arch, 24, seed=5)
+    y_val = np.random.default_rng(6).uniform(0, 1, (24, arch.n_labels)).astype(np.float32)  # unlearnable:
+    settings = TrainingSettings(max_epochs=14, patience=2, learning_rate=3e-3)  # members stop at their own epochs
+    seeds = [4, 9, 17, 23, 31]
+    args = (xs, xp, y, xs_val, xp_val, y_val, seeds, arch, settings)
+    _, whole = _run(train_members(*args, compact_below=0.0))
+    _, compacted = _run(train_members(*args, compact_below=0.99))
+    stops = sorted({r.epochs for r in whole})
+    assert len(stops) >= 2 and stops[0] < settings.max_epochs   # members stopped at different epochs
+    for a, b in zip(whole, compacted):
+        assert a.epochs == b.epochs
+        np.testing.assert_allclose(a.val_loss, b.val_loss, rtol=1e-5)
+        for wa, wb in zip(a.weights, b.weights):
+            np.testing.assert_allclose(wa, wb, atol=1e-5)

@@ -36,6 +36,8 @@ __all__ = ["train_members", "glorot_weights", "CHECKPOINT_FILE"]
 
 #: Name of the checkpoint file inside ``checkpoint_dir``.
 CHECKPOINT_FILE = "vectorized_checkpoint.npz"
+#: Drop stopped members from the computation once the running ones are at most this fraction of it.
+COMPACT_BELOW = 0.75
 BETA_1, BETA_2, EPSILON = 0.9, 0.999, 1e-7
 
 
@@ -162,21 +164,24 @@ def _fingerprint(seeds, arch, settings, n_train, n_val, shuffle, y_tr) -> str:
 class _Engine:
     """The compiled training step and validation pass over stacked TensorFlow variables."""
 
-    def __init__(self, state: _State, arch: Architecture, settings: TrainingSettings,
-                 x_spec, x_phot, y, x_spec_val, x_phot_val, y_val, seeds: Sequence[int], jit_compile: bool) -> None:
+    def __init__(self, state: _State, rows: np.ndarray, arch: Architecture, settings: TrainingSettings,
+                 data: tuple, seeds: Sequence[int], jit_compile: bool) -> None:
         import tensorflow as tf
 
+        x_spec, x_phot, y, x_spec_val, x_phot_val, y_val = data
         self.tf, self.arch, self.settings = tf, arch, settings
-        self.n_members = len(seeds)
-        self.params = [tf.Variable(w) for w in state.params]
-        self.adam_m = [tf.Variable(w) for w in state.adam_m]
-        self.adam_v = [tf.Variable(w) for w in state.adam_v]
-        self.steps = tf.Variable(state.steps)
-        self.active = tf.Variable(state.running.astype(np.float32))
+        self.rows = np.asarray(rows)
+        self.n_members = len(self.rows)
+        self.params = [tf.Variable(w[self.rows]) for w in state.params]
+        self.adam_m = [tf.Variable(w[self.rows]) for w in state.adam_m]
+        self.adam_v = [tf.Variable(w[self.rows]) for w in state.adam_v]
+        self.steps = tf.Variable(state.steps[self.rows])
+        self.active = tf.Variable(state.running[self.rows].astype(np.float32))
         self.x_spec, self.y = tf.constant(x_spec), tf.constant(y)
         self.x_phot = tf.constant(x_phot) if x_phot is not None else None
         self.val = (tf.constant(x_spec_val), tf.constant(x_phot_val) if x_phot_val is not None else None, tf.constant(y_val))
-        self.seed_keys = tf.constant(np.asarray(seeds, dtype=np.int64) % (2**31 - 1), dtype=tf.int64)
+        member_seeds = np.asarray(seeds, dtype=np.int64)[self.rows]
+        self.seed_keys = tf.constant(member_seeds % (2**31 - 1), dtype=tf.int64)
         self._step = tf.function(self._train_step, jit_compile=jit_compile, autograph=False,
                                  reduce_retracing=True)
         self._val = tf.function(self._val_loss, autograph=False)
@@ -243,13 +248,15 @@ class _Engine:
         return self._val().numpy().astype(np.float64)
 
     def set_running(self, running: np.ndarray) -> None:
-        self.active.assign(running.astype(np.float32))
+        """Mask updates by the full-ensemble ``running`` flags (only this engine's rows are used)."""
+        self.active.assign(running[self.rows].astype(np.float32))
 
     def export(self, state: _State) -> None:
-        state.params = [v.numpy() for v in self.params]
-        state.adam_m = [v.numpy() for v in self.adam_m]
-        state.adam_v = [v.numpy() for v in self.adam_v]
-        state.steps = self.steps.numpy()
+        """Write this engine's members back into their rows of ``state``."""
+        for target, source in ((state.params, self.params), (state.adam_m, self.adam_m), (state.adam_v, self.adam_v)):
+            for full, var in zip(target, source):
+                full[self.rows] = var.numpy()
+        state.steps[self.rows] = self.steps.numpy()
 
 
 def train_members(
@@ -268,6 +275,7 @@ def train_members(
     shuffle: bool = True,
     checkpoint_every: int = 10,
     jit_compile: bool = False,
+    compact_below: float = COMPACT_BELOW,
 ) -> Iterator[Progress]:
     """Train ``len(seeds)`` members at once.
 
@@ -299,6 +307,12 @@ def train_members(
     jit_compile
         Compile the training step with XLA (slower than oneDNN's grouped
         convolutions on CPU at the time of writing, hence off by default).
+    compact_below
+        When the members still running fall to this fraction of those in the
+        computation, the stopped ones are dropped from it (their weights are
+        final), so that late epochs cost only what the running members need.
+        0 never compacts. The results do not depend on it (each member's
+        batches, dropout masks and updates are its own).
 
     Yields
     ------
@@ -325,15 +339,24 @@ def train_members(
     else:
         weights = initial_weights if initial_weights is not None else [glorot_weights(arch, s) for s in seeds]
         state = _State(stack_weights(weights), n_members)
-    engine = _Engine(state, arch, settings, x_spec_tr, x_phot_tr, y_tr, x_spec_val, x_phot_val, y_val,
-                     seeds, jit_compile)
+    data = (x_spec_tr, x_phot_tr, y_tr, x_spec_val, x_phot_val, y_val)
     n_train = len(x_spec_tr)
-    engine.steps_done = state.epoch * -(-n_train // settings.batch_size)
+    engine = None
+    if state.running.any():
+        engine = _Engine(state, np.flatnonzero(state.running), arch, settings, data, seeds, jit_compile)
+        engine.steps_done = state.epoch * -(-n_train // settings.batch_size)
     while state.epoch < settings.max_epochs and state.running.any():
+        if state.running.sum() <= compact_below * engine.n_members:
+            engine.export(state)
+            steps_done = engine.steps_done
+            engine = _Engine(state, np.flatnonzero(state.running), arch, settings, data, seeds, jit_compile)
+            engine.steps_done = steps_done
         engine.set_running(state.running)
-        perms = np.stack([_permutation(s, state.epoch, n_train, shuffle) for s in seeds])
-        train = engine.train_epoch(perms)
-        val = engine.val_losses()
+        perms = np.stack([_permutation(seeds[m], state.epoch, n_train, shuffle) for m in engine.rows])
+        train = np.full(n_members, np.nan)
+        val = np.full(n_members, np.nan)
+        train[engine.rows] = engine.train_epoch(perms)
+        val[engine.rows] = engine.val_losses()
         for m in np.flatnonzero(state.running):
             state.train_loss[m].append(float(train[m]))
             state.val_loss[m].append(float(val[m]))
@@ -354,7 +377,8 @@ def train_members(
             payload={"epoch": state.epoch, "train_loss": [list(h) for h in state.train_loss],
                      "val_loss": [list(h) for h in state.val_loss], "running": state.running.tolist()},
         )
-    engine.export(state)
+    if engine is not None:
+        engine.export(state)
     if ckpt is not None:
         state.save(ckpt, fingerprint)
     members = unstack_weights(state.params)
