@@ -101,3 +101,38 @@ def test_mock_cat_matches_real_indo_us_range(indo_us_dir):
     assert np.all((mock_min > real_min.min() - 0.05) & (mock_min < real_min.max() + 0.05))
     # a solar-type dwarf is close to HD 39587 (G0 V) and a K0 giant close to HD 19476
     assert 5.5 < mock_ew[1] < 9.0 and 7.0 < mock_ew[2] < 11.0
+
+
+def test_core_fill_and_turbulence_change_the_cat_at_fixed_labels():
+    # chromospheric fill-in raises the CaT cores; more macroturbulence widens and shallows them
+    base = {"teff": 4800.0, "logg": 2.5, "mh": 0.0}
+    filled = model_spectrum({**base, "core_fill": np.array([0.0, 0.15])}, WIDE)
+    depth = _depth(filled, WIDE, 8542.09)
+    assert depth[0] - depth[1] > 0.05, depth
+    far = np.all([np.abs(WIDE.wavelength - c) > 3.0 for c in (8498.02, 8542.09, 8662.14)], axis=0)
+    np.testing.assert_allclose(filled[0, far], filled[1, far], atol=1e-4)  # only the CaT cores change
+    wide = model_spectrum({**base, "vmac": np.array([2.0, 8.0])}, WIDE)
+    assert _depth(wide, WIDE, 8688.6)[1] < _depth(wide, WIDE, 8688.6)[0] - 0.01
+
+
+def test_survey_draws_per_star_nuisances_and_per_spectrum_resolution():
+    from raveview.mock import observe
+    from raveview.mock.labels_input import default_macroturbulence
+    from raveview.mock.population import draw_population
+
+    stars = draw_population(np.random.default_rng(3), 4000)
+    ratio = stars["vmac"] / default_macroturbulence(stars["teff"].to_numpy(), stars["logg"].to_numpy())
+    assert 0.18 < np.std(np.log(ratio)) < 0.32
+    assert (stars["core_fill"] >= 0).all() and 0.01 < stars["core_fill"].median() < 0.04
+    cool_dwarf = (stars["teff"] < 4800) & (stars["logg"] > 4.2)
+    giants = stars["logg"] < 3.0
+    assert stars.loc[cool_dwarf, "core_fill"].mean() > 1.5 * stars.loc[giants, "core_fill"].mean()
+    r = observe.draw_resolving_power(np.random.default_rng(4), 5000)
+    assert r.min() >= 6500 and r.max() <= 8500 and 7400 < r.mean() < 7600 and r.std() > 300
+
+
+def test_unlabelled_element_offsets_move_only_their_lines():
+    # Ti I 8434.96 follows a star's own [Ti/α] offset; the Fe I 8688.6 line does not
+    flux = model_spectrum({"teff": 4800.0, "logg": 2.5, "mh": 0.0, "dx_Ti": np.array([0.0, 0.3])}, WIDE)
+    assert _depth(flux, WIDE, 8434.96)[1] > _depth(flux, WIDE, 8434.96)[0] + 0.03
+    assert abs(_depth(flux, WIDE, 8688.6)[1] - _depth(flux, WIDE, 8688.6)[0]) < 1e-4

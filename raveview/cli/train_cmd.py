@@ -24,6 +24,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     variant = p.add_mutually_exclusive_group()
     variant.add_argument("--no-photometry", action="store_true", help="train the spectroscopy-only ensemble")
     variant.add_argument("--both", action="store_true", help="train with-photometry and spectroscopy-only ensembles")
+    p.add_argument("--max-parallax-error", type=float, default=0.15, metavar="FRACTION",
+                   help="drop stars whose relative parallax error is at least this from the photometry "
+                        "training set (the paper's cut; default: %(default)s; 0 or less: no cut)")
     p.add_argument("--members", type=int, default=100, help="ensemble members (default: %(default)s)")
     p.add_argument("--seed", type=int, default=42, help="split and first member seed (default: %(default)s)")
     p.add_argument("--patience", type=int, default=40, help="early-stopping patience (default: %(default)s)")
@@ -49,8 +52,9 @@ def run(args: argparse.Namespace) -> int:
     variants = ["spectroscopy"] if args.no_photometry else ["photometry", "spectroscopy"] if args.both else ["photometry"]
     if "photometry" in variants and args.photometry is None:
         raise TrainingDataError("--photometry is needed (or give --no-photometry)")
+    cut = args.max_parallax_error if args.max_parallax_error > 0 else None
     data = progress_bar(load_training_set(args.spectra, args.labels, args.photometry if "photometry" in variants
-                                          else None), "reading the training set")
+                                          else None, max_parallax_error=cut), "reading the training set")
     for note in data.notes:
         print(f"raveview: {note}", file=sys.stderr)
     if "photometry" in variants and not data.phot_usable.all():

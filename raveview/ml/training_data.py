@@ -9,7 +9,7 @@ survey's / APOGEE names (``TEFF``, ``LOGG``, ``M_H``, ...) or the published
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
@@ -21,6 +21,9 @@ from raveview.core.errors import RaveviewError, TrainingDataError
 from raveview.core.grid import DEFAULT_GRID, WavelengthGrid
 from raveview.core.labels import LABEL_KEYS, LABELS, PUBLISHED_LABEL_COLUMNS
 from raveview.core.progress import Progress
+
+#: The paper's training cut on the relative parallax error (Guiglion et al. 2020, Sect. 2).
+TRAINING_MAX_PARALLAX_ERROR = 0.15
 
 _ID_NAMES = ("rave_obs_id", "obs_id", "raveid")
 
@@ -128,8 +131,10 @@ def _spectra_rows(spectra: Path, grid: WavelengthGrid) -> Iterator[Progress]:
 
 def load_training_set(spectra: str | PathLike[str], labels: str | PathLike[str],
                       photometry: str | PathLike[str] | None = None,
-                      grid: WavelengthGrid = DEFAULT_GRID) -> Iterator[Progress]:
-    """Read and match a training set; the last Progress payload is a :class:`TrainingSet`.
+                      grid: WavelengthGrid = DEFAULT_GRID,
+                      max_parallax_error: float | None = TRAINING_MAX_PARALLAX_ERROR,
+                      ) -> Generator[Progress, None, TrainingSet]:
+    """Read and match a training set; returns (and gives as the last Progress payload) a :class:`TrainingSet`.
 
     Parameters
     ----------
@@ -143,6 +148,10 @@ def load_training_set(spectra: str | PathLike[str], labels: str | PathLike[str],
         ``training_sample_parameters.csv``).
     grid
         The model grid.
+    max_parallax_error
+        Training cut on the relative parallax error (the paper's e_p < 15 %): stars at or above
+        it are marked as without usable photometry. Skipped (with a note) when the table has no
+        ``parallax_error`` column; None disables it.
     """
     from raveview.core.photometry import absolute_magnitudes, join_photometry, read_photometry
 
@@ -175,10 +184,21 @@ def load_training_set(spectra: str | PathLike[str], labels: str | PathLike[str],
     table = table[matched].reset_index(drop=True)
     x_phot = usable = None
     if phot_table is not None:
-        inputs = absolute_magnitudes(join_photometry(table[["rave_obs_id"]], phot_table))
-        x_phot, usable = inputs.values, inputs.usable
+        joined = join_photometry(table[["rave_obs_id"]], phot_table)
+        inputs = absolute_magnitudes(joined)
+        x_phot, usable = inputs.values, inputs.usable.copy()
+        if max_parallax_error is not None and "parallax_error" in joined:
+            relative = (joined["parallax_error"] / joined["parallax"]).to_numpy(float)
+            noisy = usable & (relative >= max_parallax_error)
+            usable &= ~noisy
+            if noisy.any():
+                notes.append(f"{int(noisy.sum())} stars with a parallax error of {max_parallax_error:.0%} or more "
+                             "(training cut)")
+        elif max_parallax_error is not None:
+            notes.append("no parallax_error column: the parallax-error training cut was not applied")
         if (~usable).any():
             notes.append(f"{int((~usable).sum())} stars without usable photometry")
     result = TrainingSet(table["rave_obs_id"].to_numpy(str), np.asarray(flux[rows[matched]], dtype=np.float32),
                          x_phot, usable, table[list(LABEL_KEYS)].to_numpy(float), grid, LABEL_KEYS, notes)
     yield Progress(len(table), len(table), f"{len(table)} training stars", payload=result)
+    return result

@@ -14,8 +14,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from raveview.mock.synth import CAT_LINES
+
 EXOTIC_CLASSES: tuple[str, ...] = ("emission", "sb2", "hot", "cool_m", "carbon", "bad_norm", "cosmic")
-CAT_CENTRES = (8498.02, 8542.09, 8662.14)
+CAT_CENTRES = CAT_LINES
 
 
 def assign_classes(rng: np.random.Generator, n: int, fraction: float) -> np.ndarray:
@@ -59,7 +61,7 @@ def adjust_labels(rng: np.random.Generator, stars: pd.DataFrame, classes: np.nda
 
 def secondary_labels(rng: np.random.Generator, primary: pd.DataFrame) -> pd.DataFrame:
     """Labels of SB2 companions: cooler main-sequence stars of the same composition."""
-    sec = primary.copy()
+    sec = primary.drop(columns=["vmic", "vmac", "core_fill"], errors="ignore")
     k = len(sec)
     sec["teff"] = np.clip(primary["teff"].to_numpy() - rng.uniform(0.0, 1200.0, k), 3700.0, None)
     sec["logg"] = np.clip(rng.uniform(4.3, 4.7, k), None, 5.0)

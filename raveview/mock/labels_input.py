@@ -15,11 +15,12 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     label.key: (label.key, label.apogee, PUBLISHED_LABEL_COLUMNS[label.key]) for label in LABELS
 }
 #: Optional extra inputs and their defaults (None: computed from the labels).
-EXTRAS: dict[str, float | None] = {"vsini": None, "vmac": None, "vmic": None, "cfe": 0.0}
+EXTRAS: dict[str, float | None] = {"vsini": None, "vmac": None, "vmic": None, "cfe": 0.0, "core_fill": 0.0}
 
 
 def label_arrays(labels: Mapping[str, Any] | pd.DataFrame) -> dict[str, np.ndarray]:
-    """Arrays of shape (n,) for the nine labels plus ``vsini``, ``vmac``, ``vmic``, ``cfe``.
+    """Arrays of shape (n,) for the nine labels plus ``vsini``, ``vmac``, ``vmic``, ``cfe``, ``core_fill``
+    and any ``dx_<element>`` offsets given (see :func:`raveview.mock.lte.element_abundances`).
 
     Parameters
     ----------
@@ -49,12 +50,15 @@ def label_arrays(labels: Mapping[str, Any] | pd.DataFrame) -> dict[str, np.ndarr
     for key in EXTRAS:
         if key in source or key.upper() in source:
             out[key] = np.atleast_1d(np.asarray(source.get(key, source.get(key.upper())), dtype=np.float64))
+    for key in (name for name in source if str(name).startswith("dx_")):  # unlabelled element offsets
+        out[key] = np.atleast_1d(np.asarray(source[key], dtype=np.float64))
     n = max(value.size for value in out.values())
     out.setdefault("feh", out["mh"])
     for key in LABEL_KEYS:
         out.setdefault(key, np.zeros(n))
     out = {key: np.broadcast_to(value, (n,)).astype(np.float64) for key, value in out.items()}
     out.setdefault("cfe", np.zeros(n))
+    out.setdefault("core_fill", np.zeros(n))
     out.setdefault("vmic", default_microturbulence(out["teff"], out["logg"]))
     out.setdefault("vmac", default_macroturbulence(out["teff"], out["logg"]))
     out.setdefault("vsini", default_vsini(out["teff"], out["logg"]))

@@ -104,11 +104,17 @@ def continuum_opacity(temperature: np.ndarray, pe: np.ndarray, h_neutral: np.nda
     return h_neutral * (h_minus + h_boundfree)
 
 
+#: Elements with lines in the window but no label of their own; their star-to-star scatter
+#: about the labelled trends (dex, APOGEE-like) is drawn by the mock population.
+UNLABELLED_ELEMENTS = {"Ti": 0.07, "Ca": 0.05, "Cr": 0.06, "N": 0.10, "S": 0.08, "O": 0.06}
+
+
 def element_abundances(labels: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """[X/H] per element from the nine labels (+ optional ``cfe`` carbon excess).
 
     Fe-peak and labelled elements follow [Fe/H] + [X/Fe]; the other α elements follow
-    [M/H] + [α/M]; C, N and Cr follow the metallicity.
+    [M/H] + [α/M]; C, N and Cr follow the metallicity. Optional ``dx_<element>`` entries
+    add a star's own offset for elements the network has no label for (Ti, Ca, Cr, N, S, O).
     """
     feh, mh, alpham = labels["feh"], labels["mh"], labels["alpham"]
     out = {
@@ -118,6 +124,10 @@ def element_abundances(labels: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     }
     for element in ALPHA_ELEMENTS:
         out[element] = mh + alpham
+    for element in UNLABELLED_ELEMENTS:
+        offset = labels.get(f"dx_{element}")
+        if offset is not None:
+            out[element] = out[element] + offset
     return out
 
 

@@ -13,6 +13,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from raveview.mock.labels_input import default_macroturbulence, default_microturbulence
+from raveview.mock.lte import UNLABELLED_ELEMENTS
+
 #: Group fractions (main sequence, turn-off/subgiant, RGB, red clump, bright giants).
 GROUP_FRACTIONS = {"ms": 0.27, "subgiant": 0.12, "rgb": 0.30, "clump": 0.295, "bright": 0.015}
 #: Label uncertainties (APOGEE DR16-like): Teff, logg, [M/H], [Fe/H], [α/M], [Si/Fe], [Mg/Fe], [Al/Fe], [Ni/Fe].
@@ -96,6 +99,27 @@ def draw_kiel(rng: np.random.Generator, mh: np.ndarray) -> dict[str, np.ndarray]
     return {"teff": teff, "logg": logg, "mass": mass, "group": np.array(names)[group]}
 
 
+def draw_nuisances(rng: np.random.Generator, teff: np.ndarray, logg: np.ndarray) -> dict[str, np.ndarray]:
+    """Star-to-star scatter that real spectra show at fixed labels.
+
+    Elements without a label (Ti, Ca, Cr, N, S, O) scatter about the labelled trends
+    (``dx_<element>``, :data:`~raveview.mock.lte.UNLABELLED_ELEMENTS`). Micro- and macroturbulence scatter about their mean relations (≈15 % and ≈25 %, as
+    spectroscopic surveys find), and chromospheric activity fills in the Ca II cores
+    (``core_fill``, the fraction of the core depth filled; larger in cool dwarfs, cf. the
+    active RAVE stars of Žerjal et al. 2013). Without these the mock's line widths and CaT
+    core depths would be exact functions of log g, which real spectra are not.
+    """
+    n = teff.size
+    cool_dwarf = np.clip((5800.0 - teff) / 1500.0, 0.0, 1.0) * (logg > 3.8)
+    offsets = {f"dx_{element}": rng.normal(0.0, sigma, n) for element, sigma in UNLABELLED_ELEMENTS.items()}
+    return {
+        **offsets,
+        "vmic": default_microturbulence(teff, logg) * rng.lognormal(0.0, 0.15, n),
+        "vmac": default_macroturbulence(teff, logg) * rng.lognormal(0.0, 0.25, n),
+        "core_fill": np.clip(rng.exponential(0.04 + 0.08 * cool_dwarf, n), 0.0, 0.5),
+    }
+
+
 def draw_population(rng: np.random.Generator, n: int) -> pd.DataFrame:
     """``n`` stars with the nine labels (catalog keys), mass, group and rotation.
 
@@ -109,7 +133,8 @@ def draw_population(rng: np.random.Generator, n: int) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Columns teff, logg, mh, feh, alpham, sife, mgfe, alfe, nife, mass, group, vsini.
+        Columns teff, logg, mh, feh, alpham, sife, mgfe, alfe, nife, mass, group, vsini,
+        vmic, vmac, core_fill and dx_<element> (see :func:`draw_nuisances`).
     """
     mh, high_alpha = draw_metallicity(rng, n)
     abund = draw_abundances(rng, mh, high_alpha)
@@ -121,4 +146,6 @@ def draw_population(rng: np.random.Generator, n: int) -> pd.DataFrame:
     table["mass"] = kiel["mass"]
     table["group"] = kiel["group"]
     table["vsini"] = vsini
+    for key, value in draw_nuisances(rng, kiel["teff"], kiel["logg"]).items():
+        table[key] = value
     return table

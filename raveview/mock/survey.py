@@ -150,6 +150,8 @@ def iter_simulate_survey(
     sb2_vel[is_sb2, 0] = -dv[is_sb2] * sb2_ratio[is_sb2] / (1 + sb2_ratio[is_sb2])
     sb2_vel[is_sb2, 1] = dv[is_sb2] / (1 + sb2_ratio[is_sb2])
     secondary = exotic.secondary_labels(rng, stars)
+    resolving_power = observe.draw_resolving_power(rng, n)
+    sb2_vel[:, 0] += observe.draw_velocity_residual(rng, n)
     norm_amp = np.where(obs_class == "bad_norm", rng.uniform(0.05, 0.15, n), rng.uniform(0.003, 0.012, n))
 
     n_max = int(count.max())
@@ -160,11 +162,13 @@ def iter_simulate_survey(
         rows = np.arange(lo, min(n, lo + CHUNK))
         sidx = star_of_obs[rows]
         wave = start[rows, None] + step[rows, None] * np.arange(n_max)[None, :]
-        primary = _observed_flux(stars.iloc[sidx], coarse, wave, sb2_vel[rows, 0], obs_class[rows], rng)
+        primary = _observed_flux(stars.iloc[sidx], coarse, wave, sb2_vel[rows, 0], obs_class[rows], rng,
+                                 resolving_power[rows])
         sb2_rows = np.flatnonzero(is_sb2[rows])
         if sb2_rows.size:
             comp = _observed_flux(secondary.iloc[sidx[sb2_rows]], coarse, wave[sb2_rows], sb2_vel[rows[sb2_rows], 1],
-                                  np.full(sb2_rows.size, "normal", dtype=object), rng)
+                                  np.full(sb2_rows.size, "normal", dtype=object), rng,
+                                  resolving_power[rows[sb2_rows]])
             ratio = sb2_ratio[rows[sb2_rows], None].astype(np.float32)
             primary[sb2_rows] = (primary[sb2_rows] + ratio * comp) / (1 + ratio)
         primary *= observe.continuum_residual(rng, wave, norm_amp[rows]).astype(np.float32)
@@ -195,17 +199,26 @@ def iter_simulate_survey(
 
 
 def _observed_flux(stars: pd.DataFrame, coarse: np.ndarray, wave: np.ndarray, velocity: np.ndarray,
-                   classes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Broadened, shifted, resampled noise-free flux of ``stars`` on the per-row wavelengths ``wave``."""
+                   classes: np.ndarray, rng: np.random.Generator, resolving_power: np.ndarray) -> np.ndarray:
+    """Broadened, shifted, resampled noise-free flux of ``stars`` on the per-row wavelengths ``wave``.
+
+    ``vmic``, ``vmac`` and ``core_fill`` come from ``stars`` when present (the mean relations and
+    no fill-in otherwise); ``resolving_power`` is per row.
+    """
     arrays = {col: stars[col].to_numpy(dtype=np.float64) for col in
               ("teff", "logg", "mh", "feh", "alpham", "sife", "mgfe", "alfe", "nife", "vsini", "cfe")}
-    arrays["vmic"] = default_microturbulence(arrays["teff"], arrays["logg"])
-    arrays["vmac"] = default_macroturbulence(arrays["teff"], arrays["logg"])
+    defaults = {"vmic": default_microturbulence(arrays["teff"], arrays["logg"]),
+                "vmac": default_macroturbulence(arrays["teff"], arrays["logg"]),
+                "core_fill": np.zeros(len(stars))}
+    for key, default in defaults.items():
+        arrays[key] = stars[key].to_numpy(dtype=np.float64) if key in stars else default
+    for key in (col for col in stars.columns if col.startswith("dx_")):
+        arrays[key] = stars[key].to_numpy(dtype=np.float64)
     flux = intrinsic_flux(arrays)
     emission = np.flatnonzero(classes == "emission")
     if emission.size:
         flux[emission] = exotic.add_emission_cores(rng, coarse, flux[emission])
-    flux = broaden(flux, broadening_sigma(arrays["vsini"], arrays["vmac"]))
+    flux = broaden(flux, broadening_sigma(arrays["vsini"], arrays["vmac"], resolving_power))
     return resample(flux, wave, velocity)
 
 

@@ -25,6 +25,9 @@ FINE_START, FINE_STEP, FINE_N = 8370.0, 0.05, 9200
 COARSE_FACTOR = 2
 #: Instrumental resolving power of RAVE.
 RESOLVING_POWER = 7500.0
+#: Ca II triplet wavelengths (air, Å) and the width (σ, Å) of their chromospheric core fill-in.
+CAT_LINES = (8498.02, 8542.09, 8662.14)
+CORE_FILL_SIGMA = 0.35
 #: Half widths (Å) of the windows in which each line's opacity is evaluated.
 WINDOW = {"Ca II": 45.0, "H I": 30.0}
 DEFAULT_WINDOW = 2.0
@@ -122,21 +125,40 @@ def opacity(labels: dict[str, np.ndarray]) -> np.ndarray:
 
 
 def intrinsic_flux(labels: dict[str, np.ndarray]) -> np.ndarray:
-    """Unbroadened normalised flux on the binned grid, shape (n_stars, FINE_N // COARSE_FACTOR)."""
+    """Unbroadened normalised flux on the binned grid, shape (n_stars, FINE_N // COARSE_FACTOR).
+
+    An optional ``core_fill`` array in ``labels`` fills in the Ca II triplet cores
+    (chromospheric emission): the core flux rises by ``core_fill`` × its depth.
+    """
     tau = opacity(labels)
     floor = residual_floor(labels["logg"]).astype(np.float32)[:, None]
     flux = floor + (1.0 - floor) * np.exp(-tau)
-    return flux.reshape(flux.shape[0], -1, COARSE_FACTOR).mean(axis=2)
+    flux = flux.reshape(flux.shape[0], -1, COARSE_FACTOR).mean(axis=2)
+    fill = np.asarray(labels.get("core_fill", 0.0), dtype=np.float32)
+    if np.any(fill > 0):
+        flux += np.atleast_1d(fill)[:, None] * _cat_core_profile() * (1.0 - flux)
+    return flux
 
 
-def broadening_sigma(vsini: np.ndarray, vmac: np.ndarray, resolving_power: float = RESOLVING_POWER) -> np.ndarray:
+@lru_cache(maxsize=1)
+def _cat_core_profile() -> np.ndarray:
+    """Unit-height Gaussians (σ = CORE_FILL_SIGMA Å) at the three CaT lines on the binned grid."""
+    wave = coarse_wavelength()
+    profile = np.zeros(wave.size, dtype=np.float32)
+    for centre in CAT_LINES:
+        profile += np.exp(-0.5 * ((wave - centre) / CORE_FILL_SIGMA) ** 2).astype(np.float32)
+    return profile
+
+
+def broadening_sigma(vsini: np.ndarray, vmac: np.ndarray,
+                     resolving_power: float | np.ndarray = RESOLVING_POWER) -> np.ndarray:
     """Gaussian σ (Å at 8600 Å) of instrument + macroturbulence + rotation.
 
     The rotation profile (Gray 2005 eq. 18.14, limb darkening 0.6) is replaced by the Gaussian of
     equal second moment, σ = 0.40 v sin i λ / c — adequate at R = 7500.
     """
     lam = 8600.0
-    inst = lam / resolving_power / (2.0 * np.sqrt(2.0 * np.log(2.0)))
+    inst = lam / np.asarray(resolving_power, dtype=np.float64) / (2.0 * np.sqrt(2.0 * np.log(2.0)))
     rot = 0.40 * np.asarray(vsini) * lam / C_KMS
     mac = np.asarray(vmac) / np.sqrt(2.0) * lam / C_KMS
     return np.sqrt(inst**2 + rot**2 + mac**2)
