@@ -14,9 +14,12 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+#: Window size: a common laptop/desktop screen, and legible when the README scales the picture down.
+SIZE = (1600, 900)
 
-def write_survey_stars(folder: Path, n: int = 400, seed: int = 3) -> tuple[list[Path], Path, int]:
-    """A mock survey of ``n`` stars with photometry as DR6 files; returns (paths, photometry, giant index)."""
+
+def write_survey_stars(folder: Path, n: int = 400, seed: int = 3) -> tuple[list[Path], Path, str]:
+    """A mock survey of ``n`` stars with photometry as DR6 files; returns (paths, photometry, a giant's obs id)."""
     from raveview.mock import simulate_survey, write_survey
 
     survey = simulate_survey(n, seed, snr_range=(25.0, 120.0))
@@ -24,9 +27,7 @@ def write_survey_stars(folder: Path, n: int = 400, seed: int = 3) -> tuple[list[
     labels = survey.labels
     giants = labels[(labels["LOGG"] < 2.6) & (labels["TEFF"] < 4900) & (labels["EXOTIC_CLASS"] == "normal")]
     giant = str(giants.sort_values("SNR", ascending=False)["rave_obs_id"].iloc[0])
-    paths = sorted((folder / "spectra").glob("*.fits"))
-    index = next(i for i, p in enumerate(paths) if giant in p.name)
-    return paths, written["photometry"], index
+    return sorted((folder / "spectra").glob("*.fits")), written["photometry"], giant
 
 
 def main(argv: list[str]) -> int:
@@ -43,10 +44,11 @@ def main(argv: list[str]) -> int:
         win = create_main_window([], load_model=True, demo=False)
         win.load_photometry(photometry)
         win.open_paths(paths)
-        win.resize(1600, 1000)
+        win.resize(*SIZE)
         win.show()
         win.wait_idle(600)
-        win.star_list.set_current(giant)
+        # the giant by its obs id, which does not depend on the order the store keeps its rows in
+        win.star_list.set_current(int(win.store.frame.index[win.store.frame["rave_obs_id"] == giant][0]))
         win.spectrum_view.set_element_visible("Fe I", True)
         for _ in range(20):
             app.processEvents()

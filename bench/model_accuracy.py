@@ -6,6 +6,11 @@ scatter per label, the photometry gain (how much the scatter shrinks when the
 absolute magnitudes are used), and the fraction of residuals within 1 sigma of
 the raw ensemble spread and of the calibrated uncertainty.
 
+Held-out stars with a relative parallax error of ``--max-parallax-error`` (default
+20 %, the paper's quality criterion) or more are left out; 0 keeps them all.
+When ``--out`` exists, everything after its line ``<!-- notes -->`` is kept
+below the regenerated tables.
+
 Usage (the figures in docs/model_accuracy.md)::
 
     raveview simulate --n 3000 --seed 2 --out mock_heldout --format matrix
@@ -24,6 +29,9 @@ from pathlib import Path
 import numpy as np
 
 
+NOTES_MARK = "<!-- notes -->"
+
+
 def _drain(gen):
     last = None
     for step in gen:
@@ -39,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--labels", type=Path, required=True)
     parser.add_argument("--photometry", type=Path, required=True)
     parser.add_argument("--out", type=Path, help="Markdown file to write (default: print)")
+    parser.add_argument("--max-parallax-error", type=float, default=0.2,
+                        help="leave out stars with a larger relative parallax error (default %(default)s; 0: none)")
     args = parser.parse_args(argv)
 
     from raveview.core.labels import LABELS_BY_KEY
@@ -47,7 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     from raveview.ml.validation import validate_bundle
 
     bundle = ModelBundle.load(args.bundle)
-    data = _drain(load_training_set(args.spectra, args.labels, args.photometry, grid=bundle.grid))
+    cut = args.max_parallax_error if args.max_parallax_error > 0 else None
+    data = _drain(load_training_set(args.spectra, args.labels, args.photometry, grid=bundle.grid,
+                                    max_parallax_error=cut))
     usable = data.phot_usable if data.phot_usable is not None else np.zeros(len(data.ids), bool)
     rows = np.flatnonzero(usable)  # compare both ensembles on the same stars
     results = {}
@@ -61,8 +73,9 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"Trained on: {bundle.trained_on}",
         "",
-        f"Held-out set: {len(rows)} stars with usable photometry, never seen in training "
-        f"(`{args.spectra.name}`, `{args.labels.name}`).",
+        f"Held-out set: {len(rows)} stars with usable photometry"
+        + (f" and a parallax error below {cut:.0%}" if cut else "")
+        + f", never seen in training (`{args.spectra.name}`, `{args.labels.name}`).",
         "",
         "Made with:",
         "",
@@ -102,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
             cells += [f"{100 * raw:.0f} %", f"{100 * cal:.0f} %"]
         lines.append(f"| {LABELS_BY_KEY[key].display} | " + " | ".join(cells) + " |")
     text = "\n".join(lines) + "\n"
+    if args.out and args.out.exists() and NOTES_MARK in (old := args.out.read_text(encoding="utf-8")):
+        text += "\n" + NOTES_MARK + old.split(NOTES_MARK, 1)[1]
     if args.out:
         args.out.write_text(text, encoding="utf-8")
         print(f"wrote {args.out}")

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
 import pandas as pd
 import pytest
 from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QApplication, QTabBar
 
 from gui_helpers import isolated_settings, no_leaked_threads, results_frame, write_dr6_files  # noqa: F401 (autouse fixture)
 from raveview.gui.app import create_main_window
 from raveview.gui.results_model import FLAG_COLOUR
+from raveview.gui.window_layout import LIST_WIDTH, SIDE_WIDTH
 
 pytestmark = pytest.mark.timeout(120)  # a hung test fails instead of stalling CI
 
@@ -164,3 +167,75 @@ def test_a_staged_window_closed_before_it_is_built_starts_no_threads(qtbot):
     win.close()
     qtbot.wait(400)  # past the 300 ms fallback that builds a window never painted
     assert not win.ready and not hasattr(win, "service")
+
+
+def _tab_titles(win) -> list[list[str]]:
+    """The tab titles of each visible tab bar of the window (the dock tab groups)."""
+    return [[bar.tabText(i) for i in range(bar.count())] for bar in win.findChildren(QTabBar) if bar.isVisible()]
+
+
+def _assert_tidy_tabs(win) -> None:
+    """Every visible dock tab bar has 2+ distinct tabs, and no dock has a tab in two bars (no stray copies)."""
+    titles = _tab_titles(win)
+    for bar in titles:
+        assert len(bar) > 1, f"a single-tab bar is shown: {titles}"
+        assert len(set(bar)) == len(bar), f"duplicate tabs in one bar: {titles}"
+    flat = [title for bar in titles for title in bar]
+    assert len(flat) == len(set(flat)), f"a dock has tabs in two bars (stray tab bar): {titles}"
+
+
+def _show(win) -> None:
+    """Show ``win`` at the size it gives itself and let it lay out, as ``bench/gui_screenshot.py`` does.
+
+    Only ``processEvents``, no nested event loop (``qtbot.wait``): that would also run Qt's deferred
+    deletions and so hide a stray tab bar that a script driving the window this way still paints.
+    """
+    win.show()
+    end = time.perf_counter() + 0.5
+    while time.perf_counter() < end or not (win.ready and win._docks_placed):
+        QApplication.processEvents()  # the first-start dock sizes are set on a later pass
+        time.sleep(0.01)
+        assert time.perf_counter() < end + 10
+
+
+def test_first_start_shows_kiel_and_abundances_side_by_side_with_tidy_tabs(qtbot, tmp_path):
+    """docs/screenshot_main.png had a second "Abundances | Messages" tab bar, half hidden under the Kiel
+    diagram: the docks were tabified on the hidden window (see ``window_layout.place_docks``)."""
+    win = create_main_window([], load_model=False, demo=False)  # built hidden, as scripts and tests build it
+    qtbot.addWidget(win)
+    _show(win)
+    kiel, abund, msg = win.kiel_dock, win.abund_dock, win.msg_dock
+    assert kiel.isVisible() and abund.isVisible()
+    assert win.dockWidgetArea(kiel) == win.dockWidgetArea(abund) == Qt.BottomDockWidgetArea
+    assert kiel.y() == abund.y() and abund.x() >= kiel.x() + kiel.width()  # side by side, not stacked
+    assert abs(kiel.width() - abund.width()) < 40 and kiel.height() > 200
+    assert win.tabifiedDockWidgets(kiel) == []
+    assert win.tabifiedDockWidgets(abund) == [msg] and win.tabifiedDockWidgets(msg) == [abund]
+    assert win.tabifiedDockWidgets(win.phot_dock) == [win.vet_dock]
+    assert msg.visibleRegion().isEmpty() and not abund.visibleRegion().isEmpty()  # Messages waits behind
+    assert sorted(map(sorted, _tab_titles(win))) == [["Abundances", "Messages"], ["Photometry", "Vetting"]]
+    _assert_tidy_tabs(win)
+    assert abs(win.list_dock.width() - LIST_WIDTH) < 10 and abs(win.labels_dock.width() - SIDE_WIDTH) < 10
+    win.open_paths(write_dr6_files(tmp_path, 3))  # a star in every panel keeps the layout
+    assert win.wait_idle(30) and len(win.store) == 3
+    _assert_tidy_tabs(win)
+    assert win.kiel_dock.y() == win.abund_dock.y() and abs(win.list_dock.width() - LIST_WIDTH) < 10
+
+
+@pytest.mark.parametrize("staged", [False, True], ids=["script", "raveview"])
+def test_a_later_start_restores_the_saved_layout_without_stray_tabs(qtbot, staged):
+    first = create_main_window([], load_model=False, demo=False)
+    qtbot.addWidget(first)
+    _show(first)
+    first.resizeDocks([first.list_dock, first.labels_dock], [450, 400], Qt.Horizontal)
+    QApplication.processEvents()
+    saved = first.list_dock.width(), first.labels_dock.width()
+    first.close()
+    QSettings("raveview", "raveview").remove("geometry")  # the offscreen screen would shrink the window
+    again = create_main_window([], load_model=False, demo=False, staged=staged)
+    qtbot.addWidget(again)
+    _show(again)
+    assert abs(again.list_dock.width() - saved[0]) < 10 and abs(again.labels_dock.width() - saved[1]) < 10
+    assert again.tabifiedDockWidgets(again.abund_dock) == [again.msg_dock]
+    assert again.kiel_dock.y() == again.abund_dock.y() and again.tabifiedDockWidgets(again.kiel_dock) == []
+    _assert_tidy_tabs(again)

@@ -38,6 +38,9 @@ class LabelsPanel(QWidget):
         self.star_title.setStyleSheet("font-size: 13pt; font-weight: bold")
         self.star_title.setTextInteractionFlags(Qt.TextSelectableByMouse)
         layout.addWidget(self.star_title)
+        self.star_ids = QLabel("")  # Gaia id · observations: a line of its own keeps the side dock narrow
+        self.star_ids.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        layout.addWidget(self.star_ids)
         grid = QGridLayout()
         grid.setHorizontalSpacing(10)
         self.value_labels: dict[str, QLabel] = {}
@@ -87,12 +90,29 @@ class LabelsPanel(QWidget):
         self.model_label.setText(f"<b>Model:</b> {info.name}{trained}")
         self.model_label.setToolTip(info.description)
         self.mock_banner.setVisible(info.is_mock)
+        self._reserve_height()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        self._reserve_height()
+
+    def _reserve_height(self) -> None:
+        """Ask for the height the word-wrapped notes need at the current width.
+
+        A dock's layout ignores height-for-width, so in a narrow dock the banner and the model's
+        description wrap onto more lines than the minimum height allows for, and the label rows
+        were squeezed on top of each other.
+        """
+        need = self.layout().totalHeightForWidth(self.width())
+        if need > 0 and need != self.minimumHeight():
+            self.setMinimumHeight(need)
 
     def set_star(self, record: pd.Series | None, spread: dict[str, float] | None = None) -> None:
         """Show the catalog row ``record`` of the current star (``None`` clears)."""
         spread = spread or {}
         if record is None:
             self.star_title.setText("No star selected")
+            self.star_ids.setText("")
             for key in self.value_labels:
                 self.value_labels[key].setText("–")
                 self._set_flag(key, False)
@@ -101,9 +121,10 @@ class LabelsPanel(QWidget):
             return
         n_obs = int(record.get("n_obs", 1) or 1)
         sid = record.get("sourceid")
-        sid_text = "" if sid is None or pd.isna(sid) else f"  ·  Gaia {int(sid)}"
-        obs = f"  ·  {n_obs} observations" if n_obs > 1 else ""
-        self.star_title.setText(f"{record.get('name', '')}{sid_text}{obs}")
+        ids = ["no Gaia id" if sid is None or pd.isna(sid) else f"Gaia {int(sid)}"]
+        ids += [f"{n_obs} observations"] if n_obs > 1 else []
+        self.star_title.setText(str(record.get("name", "")))
+        self.star_ids.setText("  ·  ".join(ids))
         for label in LABELS:
             decimals = 0 if label.key == "teff" else 2
             value = float(record.get(label.key, np.nan))
@@ -114,6 +135,7 @@ class LabelsPanel(QWidget):
             places = error_decimals(s, decimals) if s is not None else decimals
             self.spread_labels[label.key].setText(f"spread {s:.{places}f} over {n_obs}" if s is not None else "")
         self.details.setText(self._details(record))
+        self._reserve_height()
 
     def _set_flag(self, key: str, flagged: bool) -> None:
         flag, value = self.flag_labels[key], self.value_labels[key]

@@ -66,7 +66,7 @@ class MainWindow(QMainWindow):
         self._io_jobs: list[Job] = []
         self._load_model, self._model_path = load_model, model_path
         self.ready = False
-        self._closed = self._default_docks = False
+        self._closed = self._docks_placed = False
         self.resize(1600, 1000)
         self.restoreGeometry(self.settings.value("geometry", b""))
         placeholder = _Placeholder("Loading raveview…")
@@ -94,12 +94,11 @@ class MainWindow(QMainWindow):
         window_layout.build_widgets(self)
         window_layout.build_menus(self)
         window_layout.connect_signals(self)
-        self._default_docks = not self.restoreState(self.settings.value("state", b""))  # first start
-        self._size_docks_when_shown()
         self.setAcceptDrops(True)
         self.setAnimated(animated)
         self.statusBar().clearMessage()
         self.ready = True
+        self._place_docks()  # now if the window is shown (staged start), else at its first show
         if self._load_model:  # after the window is painted: importing TensorFlow holds the GIL for seconds
             self.service.loading = True
             QTimer.singleShot(300, lambda: self.service.load_model(self._model_path))
@@ -228,8 +227,9 @@ class MainWindow(QMainWindow):
             self.progress_bar.setMaximum(progress.total)
             self.progress_bar.setValue(progress.done)
             elapsed = time.perf_counter() - getattr(self, "_batch_started", time.perf_counter())
-            eta = elapsed / max(progress.done, 1) * (progress.total - progress.done)
-            self.statusBar().showMessage(f"{progress.message} — ETA {eta:.0f} s")
+            left = progress.total - progress.done
+            eta = f" — ETA {elapsed / max(progress.done, 1) * left:.0f} s" if left > 0 else ""  # none once done
+            self.statusBar().showMessage(progress.message + eta)
 
     @Slot()
     def _on_batch_finished(self) -> None:
@@ -358,25 +358,28 @@ class MainWindow(QMainWindow):
     def dropEvent(self, event) -> None:  # noqa: N802
         self.open_paths([u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()])
 
-    def _size_docks_when_shown(self) -> None:
-        """First start: give the docks their default sizes (effective only once the window is laid out)."""
-        if self._default_docks and self.isVisible():
-            self._default_docks = False
-            from raveview.gui.window_layout import default_dock_sizes
+    def _place_docks(self) -> None:
+        """Restore the saved dock layout or make the first-start one: once, and only on the visible window
+        (Qt leaves stray tab bars when docks are tabified on a hidden one; see ``window_layout.place_docks``)."""
+        if self.ready and self.isVisible() and not self._docks_placed:
+            from raveview.gui import window_layout
 
-            QTimer.singleShot(0, lambda: default_dock_sizes(self))
+            self._docks_placed = True
+            if window_layout.place_docks(self, self.settings.value("state", b"")):  # first start
+                QTimer.singleShot(0, lambda: window_layout.default_dock_sizes(self))
 
     def showEvent(self, event) -> None:  # noqa: N802
         super().showEvent(event)
-        self._size_docks_when_shown()
+        self._place_docks()
 
     def closeEvent(self, event) -> None:  # noqa: N802
         self._closed = True  # a staged window closed before it was built stays unbuilt
         if getattr(self, "samp", None) is not None:
             self.samp.close()
         self.settings.setValue("geometry", self.saveGeometry())
-        if self.ready:
+        if self._docks_placed:  # a window never shown keeps the layout saved before
             self.settings.setValue("state", self.saveState())
+        if self.ready:
             self.service.shutdown()
             self.io.shutdown()
         super().closeEvent(event)

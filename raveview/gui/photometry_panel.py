@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from raveview.core.labels import BANDS, PHOTOMETRIC_INPUTS
 
@@ -40,10 +40,12 @@ class PhotometryPanel(QWidget):
         self.note.setWordWrap(True)
         layout.addWidget(self.note)
         self.table = QTableWidget(len(BANDS) + 2, 2)
-        self.table.setHorizontalHeaderLabels(["apparent", "absolute (network input)"])
+        self.table.setHorizontalHeaderLabels(["apparent", "absolute"])
+        self.table.horizontalHeaderItem(1).setToolTip("Absolute magnitude: the network's input (A_V: extinction)")
         self.table.setVerticalHeaderLabels(list(BANDS) + ["A_V", "parallax (mas)"])
         self.table.setEditTriggers(QTableWidget.NoEditTriggers)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)  # two equal columns
+        self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 6)  # compact rows
         layout.addWidget(self.table)
 
     def set_photometry(self, row: Mapping | None, absolute: np.ndarray | None = None, flags: str = "") -> None:

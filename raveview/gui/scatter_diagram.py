@@ -67,6 +67,7 @@ class ScatterDiagram(QWidget):
         self.widget = pg.PlotWidget(background="w")
         self.plot = self.widget.getPlotItem()
         self.plot.showGrid(x=True, y=True, alpha=0.15)
+        self.plot.setContentsMargins(0, 8, 0, 0)  # room above for the colour bar's top tick label (not cut off)
         for axis in ("left", "bottom"):
             self.plot.getAxis(axis).enableAutoSIPrefix(False)
         self.plot.invertX(invert_x)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QColor, QIcon, QPixmap
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QAction, QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QMenu, QToolButton, QVBoxLayout, QWidget
 
 from raveview.core.errors import RaveviewError
@@ -24,6 +24,27 @@ def filled_runs(filled: np.ndarray) -> list[tuple[int, int]]:
     padded = np.concatenate([[False], np.asarray(filled, bool), [False]])
     edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
     return [(int(a), int(b) - 1) for a, b in zip(edges[::2], edges[1::2])]
+
+
+class ElidedLabel(QLabel):
+    """A one-line label that shrinks with an ellipsis (full text in its tool tip).
+
+    A plain QLabel is never narrower than its text: the spectrum's title would set the window's minimum
+    width (wider than a 1440-pixel screen with the docks at their default widths).
+    """
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt API)
+        super().setText(text)
+        self.setToolTip(text)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        hint = super().minimumSizeHint()
+        return QSize(min(hint.width(), 120), hint.height())
+
+    def paintEvent(self, event) -> None:  # noqa: N802
+        rect = self.contentsRect()
+        QPainter(self).drawText(rect, int(self.alignment()),
+                                self.fontMetrics().elidedText(self.text(), Qt.ElideRight, rect.width()))
 
 
 class SpectrumView(QWidget):
@@ -55,7 +76,7 @@ class SpectrumView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         bar = QHBoxLayout()
-        self.title = QLabel("No spectrum")
+        self.title = ElidedLabel("No spectrum")
         self.title.setStyleSheet("font-weight: bold")
         bar.addWidget(self.title)
         bar.addStretch(1)
@@ -269,5 +290,5 @@ class SpectrumView(QWidget):
             self.resid_item.setData(self.grid.wavelength, resid, connect="finite")
         else:
             self.resid_item.setData([], [])
-        snr = f", S/N {spec.snr:.0f}" if spec.snr else ""
-        self.title.setText(f"{spec.name} — {where}{snr}{getattr(self, '_note', '')}")
+        snr = f"S/N {spec.snr:.0f}, " if spec.snr else ""  # first: it survives the title's elision
+        self.title.setText(f"{spec.name} — {snr}{where}{getattr(self, '_note', '')}")
