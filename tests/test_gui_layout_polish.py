@@ -122,3 +122,19 @@ def test_the_status_bar_drops_the_eta_once_a_batch_is_done(shown):
     assert "ETA" in shown.statusBar().currentMessage()
     shown._on_progress(Progress(4, 4, "predicted 4 spectra"))
     assert shown.statusBar().currentMessage() == "predicted 4 spectra"
+
+
+def test_model_text_is_shown_literally(qtbot):
+    # "< 15 %" in a model description must not be read as the start of an HTML tag
+    from raveview.gui.labels_panel import LabelsPanel
+
+    panel = LabelsPanel()
+    qtbot.addWidget(panel)
+    panel.set_model_info(ModelInfo("a <b>bold</b> name", "stars with parallax error < 15 %, one spectrum each"))
+    from PySide6.QtGui import QTextDocument
+
+    doc = QTextDocument()
+    doc.setHtml(panel.model_label.text())
+    shown = doc.toPlainText()
+    assert "parallax error < 15 %, one spectrum each" in shown
+    assert "a <b>bold</b> name" in shown

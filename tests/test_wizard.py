@@ -131,3 +131,27 @@ def test_wizard_trains_20_members_on_5000_mock_stars(wizard, qtbot, tmp_path):
     assert saved == [tmp_path / "bundle"]
     manifest = json.loads((tmp_path / "bundle" / "manifest.json").read_text())
     assert manifest["name"] == "wizard test model" and manifest["trained_on"].startswith("MOCK")
+
+
+def test_validation_plots_show_plain_label_values(qtbot):
+    # abundance ratios of ~0.1 dex must not be drawn as "input (x0.001)" with ticks of 100
+    import pyqtgraph as pg
+
+    from raveview.core.labels import LABEL_KEYS
+    from raveview.gui.wizard.validation_plots import abundance_patterns, kiel_diagrams, one_to_one
+    from raveview.ml.validation import Validation
+
+    rng = np.random.default_rng(0)
+    y = np.column_stack([rng.uniform(4000, 7000, 50), rng.uniform(1, 4.5, 50)] +
+                        [rng.uniform(-0.1, 0.4, 50) for _ in LABEL_KEYS[2:]])
+    v = Validation(LABEL_KEYS, y, y + rng.normal(0, 0.01, y.shape), np.full(y.shape, 0.01), None,
+                   np.arange(50) % 5 == 0)
+    for draw in (one_to_one, kiel_diagrams, abundance_patterns):
+        layout = pg.GraphicsLayoutWidget()
+        qtbot.addWidget(layout)
+        draw(layout, v)
+        plots = [item for item in layout.ci.items if isinstance(item, pg.PlotItem)]
+        assert plots
+        for plot in plots:
+            for axis in ("left", "bottom"):
+                assert not plot.getAxis(axis).autoSIPrefix, (draw.__name__, axis)

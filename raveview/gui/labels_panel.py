@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 
 import numpy as np
@@ -86,8 +87,8 @@ class LabelsPanel(QWidget):
             self.model_label.setText("Model: none loaded")
             self.mock_banner.setVisible(False)
             return
-        trained = f"<br>Trained on: {info.trained_on}" if info.trained_on else ""
-        self.model_label.setText(f"<b>Model:</b> {info.name}{trained}")
+        trained = f"<br>Trained on: {html.escape(info.trained_on)}" if info.trained_on else ""
+        self.model_label.setText(f"<b>Model:</b> {html.escape(info.name)}{trained}")
         self.model_label.setToolTip(info.description)
         self.mock_banner.setVisible(info.is_mock)
         self._reserve_height()

@@ -23,6 +23,14 @@ def _title(key: str) -> str:
     return f"{label.display} [{label.unit}]"
 
 
+def _add_plot(layout: pg.GraphicsLayoutWidget, **kwargs) -> pg.PlotItem:
+    """A plot in ``layout`` whose axes show plain label values (no ×0.001 SI rescaling)."""
+    plot = layout.addPlot(**kwargs)
+    for axis in ("left", "bottom"):
+        plot.getAxis(axis).enableAutoSIPrefix(False)
+    return plot
+
+
 def _scatter(plot, x, y, brush, size=3) -> None:
     """Add points; ``brush`` is one brush or one per point (thinned to MAX_POINTS)."""
     if len(x) > MAX_POINTS:
@@ -38,7 +46,7 @@ def one_to_one(layout: pg.GraphicsLayoutWidget, v: Validation) -> None:
     layout.clear()
     train, test = v.stats("train"), v.stats("test")
     for j, key in enumerate(v.label_order):
-        plot = layout.addPlot(row=j // 3, col=j % 3, title=_title(key))
+        plot = _add_plot(layout, row=j // 3, col=j % 3, title=_title(key))
         x, y = v.y_true[:, j], v.y_pred[:, j]
         _scatter(plot, x[~v.test], y[~v.test], TRAIN_BRUSH)
         _scatter(plot, x[v.test], y[v.test], TEST_BRUSH)
@@ -76,7 +84,7 @@ def kiel_diagrams(layout: pg.GraphicsLayoutWidget, v: Validation) -> None:
     colour = "mh" if "mh" in v.label_order else "teff"
     t, g, c = v.column("teff"), v.column("logg"), v.column(colour)
     for col, (name, y) in enumerate((("input labels", v.y_true), ("trained labels", v.y_pred))):
-        plot = layout.addPlot(row=0, col=col, title=f"{name} (colour: {colour})")
+        plot = _add_plot(layout, row=0, col=col, title=f"{name} (colour: {colour})")
         _kiel(plot, y[:, t], y[:, g], y[:, c])
 
 
@@ -89,7 +97,7 @@ def abundance_patterns(layout: pg.GraphicsLayoutWidget, v: Validation) -> None:
         return
     f = v.column("feh")
     for i, key in enumerate(ratios):
-        plot = layout.addPlot(row=i // 3, col=i % 3, title=_title(key))
+        plot = _add_plot(layout, row=i // 3, col=i % 3, title=_title(key))
         j = v.column(key)
         _scatter(plot, v.y_true[:, f], v.y_true[:, j], TRAIN_BRUSH)
         _scatter(plot, v.y_pred[:, f], v.y_pred[:, j], TEST_BRUSH)
@@ -103,7 +111,7 @@ def coverage_plot(layout: pg.GraphicsLayoutWidget, v: Validation) -> None:
         if calibrated and v.sigma_cal is None:
             layout.addLabel("no calibration in this bundle", row=0, col=col)
             continue
-        plot = layout.addPlot(row=0, col=col, title=f"coverage, {name} (test stars)")
+        plot = _add_plot(layout, row=0, col=col, title=f"coverage, {name} (test stars)")
         plot.addLegend(offset=(5, 5))
         plot.plot(COVERAGE_K, gaussian_coverage(), pen=pg.mkPen("k", width=2), name="Gaussian")
         cov = v.coverage(calibrated)
@@ -123,7 +131,7 @@ def repeat_plot(layout: pg.GraphicsLayoutWidget, repeats: dict[str, RepeatPrecis
     for i, (key, rep) in enumerate(repeats.items()):
         d = rep.differences[np.isfinite(rep.differences)]
         fit = rep.fit
-        plot = layout.addPlot(row=i // 3, col=i % 3, title=f"Δ{LABELS_BY_KEY[key].display}: "
+        plot = _add_plot(layout, row=i // 3, col=i % 3, title=f"Δ{LABELS_BY_KEY[key].display}: "
                               f"σ {fit.sigma_narrow:.3g} / {fit.sigma_broad:.3g}, precision {fit.precision:.3g}")
         span = np.nanpercentile(np.abs(d), 99) or 1.0
         counts, edges = np.histogram(d, bins=40, range=(-span, span))
