@@ -129,6 +129,38 @@ def _spectra_rows(spectra: Path, grid: WavelengthGrid) -> Iterator[Progress]:
                    payload=(np.array(ids), flux))
 
 
+def apply_parallax_cut(photometry: pd.DataFrame, usable: np.ndarray,
+                       max_parallax_error: float | None = TRAINING_MAX_PARALLAX_ERROR) -> tuple[np.ndarray, list[str]]:
+    """Mark stars whose relative parallax error is ``max_parallax_error`` or more as without usable photometry.
+
+    Parameters
+    ----------
+    photometry
+        Rows aligned with ``usable``, with ``parallax`` and (if known) ``parallax_error`` in mas.
+    usable
+        Which stars have usable photometry so far.
+    max_parallax_error
+        The cut (the paper's 15 %); None applies none.
+
+    Returns
+    -------
+    tuple
+        The new usable flags and notes for the user (how many stars the cut removed, or why it
+        could not be applied: no ``parallax_error`` column).
+    """
+    usable = np.asarray(usable, bool).copy()
+    if max_parallax_error is None:
+        return usable, []
+    if "parallax_error" not in photometry:
+        return usable, ["no parallax_error column: the parallax-error training cut was not applied"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        relative = (photometry["parallax_error"] / photometry["parallax"]).to_numpy(float)
+    noisy = usable & (relative >= max_parallax_error)
+    notes = [f"{int(noisy.sum())} stars with a parallax error of {max_parallax_error:.0%} or more (training cut)"] \
+        if noisy.any() else []
+    return usable & ~noisy, notes
+
+
 def load_training_set(spectra: str | PathLike[str], labels: str | PathLike[str],
                       photometry: str | PathLike[str] | None = None,
                       grid: WavelengthGrid = DEFAULT_GRID,
@@ -186,16 +218,9 @@ def load_training_set(spectra: str | PathLike[str], labels: str | PathLike[str],
     if phot_table is not None:
         joined = join_photometry(table[["rave_obs_id"]], phot_table)
         inputs = absolute_magnitudes(joined)
-        x_phot, usable = inputs.values, inputs.usable.copy()
-        if max_parallax_error is not None and "parallax_error" in joined:
-            relative = (joined["parallax_error"] / joined["parallax"]).to_numpy(float)
-            noisy = usable & (relative >= max_parallax_error)
-            usable &= ~noisy
-            if noisy.any():
-                notes.append(f"{int(noisy.sum())} stars with a parallax error of {max_parallax_error:.0%} or more "
-                             "(training cut)")
-        elif max_parallax_error is not None:
-            notes.append("no parallax_error column: the parallax-error training cut was not applied")
+        x_phot = inputs.values
+        usable, cut_notes = apply_parallax_cut(joined, inputs.usable, max_parallax_error)
+        notes += cut_notes
         if (~usable).any():
             notes.append(f"{int((~usable).sum())} stars without usable photometry")
     result = TrainingSet(table["rave_obs_id"].to_numpy(str), np.asarray(flux[rows[matched]], dtype=np.float32),

@@ -15,7 +15,7 @@ import pandas as pd
 
 from raveview.core.errors import TrainingDataError
 from raveview.core.progress import Progress
-from raveview.ml.training_data import TrainingSet
+from raveview.ml.training_data import TrainingSet, apply_parallax_cut
 
 
 @dataclass
@@ -112,10 +112,12 @@ def from_mock(n: int, seed: int, snr_range: tuple[float, float]) -> Iterator[Pro
         raise TrainingDataError(f"the S/N range {snr_range} is empty")
     survey = yield from iter_simulate_survey(n, seed, snr_range=snr_range, layout="matrix")
     labels = survey.labels
-    inputs = absolute_magnitudes(join_photometry(labels[["rave_obs_id"]], survey.photometry))
+    joined = join_photometry(labels[["rave_obs_id"]], survey.photometry)
+    inputs = absolute_magnitudes(joined)
+    usable, notes = apply_parallax_cut(joined, inputs.usable)
     data = TrainingSet(labels["rave_obs_id"].to_numpy(str), np.asarray(survey.flux, np.float32), inputs.values,
-                       np.asarray(inputs.usable, bool), labels[[lab.apogee for lab in LABELS]].to_numpy(float),
-                       survey.grid, LABEL_KEYS, [])
+                       usable, labels[[lab.apogee for lab in LABELS]].to_numpy(float),
+                       survey.grid, LABEL_KEYS, notes)
     trained_on = f"MOCK data (not real stars): raveview mock survey, {n} observations, seed {seed}"
     info = {"mock": {"n": n, "seed": seed, "snr_range": list(snr_range)}}
     yield Progress(n, n, f"{n} mock observations",
