@@ -80,3 +80,14 @@ def test_bad_inputs_raise_model_errors():
     other = build_model(Architecture(with_photometry=False, **SMALL), seed=1).get_weights()
     with pytest.raises(ModelError):
         stack_weights([build_model(arch, seed=1).get_weights(), other])
+
+
+def test_fused_batch_bounds_members_times_spectra():
+    from raveview.ml.ensemble import FUSED_BATCH, FUSED_MEMBER_ROWS, fused_batch_size
+
+    assert fused_batch_size(10) == FUSED_BATCH == 256
+    assert fused_batch_size(80) == 128 and fused_batch_size(100) == 64
+    for members in (1, 16, 40, 41, 80, 200, 5000):
+        size = fused_batch_size(members)
+        assert 16 <= size <= FUSED_BATCH and size & (size - 1) == 0
+        assert size * members <= FUSED_MEMBER_ROWS or size == 16
