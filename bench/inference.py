@@ -134,7 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"DR6 ({DR6_FILES:,} files) extrapolated: fused {DR6_FILES / files_s / 60:.1f} min; "
           f"network alone: fused {DR6_FILES * 80 / rates[80][1] / 60:.1f} min, "
           f"naive {DR6_FILES * 80 / naive80 / 60:.1f} min")
-    print(f"peak RSS: {_peak_rss_mib():,.0f} MiB")
+    print(f"peak RSS of this benchmark (all 80 naive Keras members included): {_peak_rss_mib():,.0f} MiB"
+          " — for a `raveview predict` run alone, use /usr/bin/time -v")
     return 0
 
 
