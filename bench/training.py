@@ -32,12 +32,12 @@ def _data(arch, n, seed):
 
 
 def plain_keras(arch, train, val, members: int, epochs: int) -> float:
-    """Seconds per epoch per member of ``model.fit`` (first epoch, which traces, excluded)."""
+    """Median seconds per epoch per member of ``model.fit`` (first epoch, which traces, excluded)."""
     import keras
 
     from raveview.ml.architecture import build_model
 
-    times = []
+    times = []  # median epoch time per member: robust to a stray slow epoch
     for seed in range(members):
         model = build_model(arch, seed=seed)
         model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
@@ -46,12 +46,12 @@ def plain_keras(arch, train, val, members: int, epochs: int) -> float:
         start = time.perf_counter()
         model.fit([train[0][..., None], train[1][..., None]], train[2], batch_size=16, epochs=epochs + 1,
                   validation_data=([val[0][..., None], val[1][..., None]], val[2]), verbose=0, callbacks=[cb])
-        times.append((stamps[-1] - stamps[0]) / epochs if len(stamps) > 1 else stamps[0] - start)
+        times.append(float(np.median(np.diff(stamps))) if len(stamps) > 1 else stamps[0] - start)
     return float(np.mean(times))
 
 
 def vectorized(arch, train, val, members: int, epochs: int) -> float:
-    """Seconds per epoch per member of :func:`train_members` (first epoch excluded)."""
+    """Median seconds per epoch per member of :func:`train_members` (first epoch excluded)."""
     from raveview.ml.settings import TrainingSettings
     from raveview.ml.vectorized import train_members
 
@@ -59,7 +59,7 @@ def vectorized(arch, train, val, members: int, epochs: int) -> float:
     stamps = []
     for _ in train_members(*train, *val, list(range(members)), arch, settings):
         stamps.append(time.perf_counter())
-    return (stamps[epochs] - stamps[0]) / epochs / members
+    return float(np.median(np.diff(stamps[: epochs + 1]))) / members
 
 
 def engine_member_epochs(stops: list[int], compact_below: float) -> int:
@@ -94,7 +94,7 @@ def early_stopping_report(bundle: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 10, 50, 100], help="members trained at once")
-    parser.add_argument("--epochs", type=int, default=2, help="timed epochs per measurement")
+    parser.add_argument("--epochs", type=int, default=4, help="timed epochs per measurement (median taken)")
     parser.add_argument("--keras-members", type=int, default=1, help="members for the plain Keras baseline")
     parser.add_argument("--stops-from", metavar="BUNDLE", help="also report early stopping of a trained bundle")
     args = parser.parse_args(argv)
