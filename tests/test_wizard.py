@@ -157,3 +157,22 @@ def test_validation_plots_show_plain_label_values(qtbot):
         for plot in plots:
             for axis in ("left", "bottom"):
                 assert not plot.getAxis(axis).autoSIPrefix, (draw.__name__, axis)
+
+
+def test_data_page_parallax_cut_is_a_setting(wizard, qtbot):
+    data = wizard.data_page
+    data.set_source("mock")
+    data.mock_n.setValue(300)
+    data.mock_seed.setValue(5)
+    assert data.parallax_cut.value() == pytest.approx(15.0)   # the paper's training cut by default
+    counts = {}
+    for percent in (15.0, 0.0):
+        data.parallax_cut.setValue(percent)
+        data.load()
+        qtbot.waitUntil(data.isComplete, timeout=TIMEOUT_MS)
+        counts[percent] = int(wizard.state.data.data.phot_usable.sum())
+        if percent:
+            assert "parallax error of 15% or more" in data.status.text()
+        else:
+            assert "parallax error" not in data.status.text()
+    assert counts[15.0] < counts[0.0] <= 300

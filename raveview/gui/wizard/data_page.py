@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (QButtonGroup, QDoubleSpinBox, QFileDialog, QFormL
 from raveview.core.progress import Progress
 from raveview.gui.wizard import data_sources
 from raveview.gui.worker import Job
+from raveview.ml.training_data import TRAINING_MAX_PARALLAX_ERROR
 
 SOURCES = ("files", "survey", "mock")
 
@@ -75,6 +76,16 @@ class DataPage(QWizardPage):
         for w in (files, survey, mock):
             self.stack.addWidget(w)
         self.choice.idClicked.connect(self._source_changed)
+        self.parallax_cut = QDoubleSpinBox()
+        self.parallax_cut.setRange(0.0, 100.0)
+        self.parallax_cut.setDecimals(1)
+        self.parallax_cut.setSuffix(" %")
+        self.parallax_cut.setSpecialValueText("no cut")
+        self.parallax_cut.setValue(100 * TRAINING_MAX_PARALLAX_ERROR)
+        self.parallax_cut.setToolTip("Stars with a larger relative parallax error are left out of the photometry "
+                                     "ensemble's training (the paper: 15 %)")
+        cut_row = QFormLayout()
+        cut_row.addRow("Parallax error below", self.parallax_cut)
         self.load_button = QPushButton("Load the training set")
         self.load_button.clicked.connect(self.load)
         self.status = QLabel("")
@@ -82,6 +93,7 @@ class DataPage(QWizardPage):
         layout = QVBoxLayout(self)
         layout.addLayout(radios)
         layout.addWidget(self.stack)
+        layout.addLayout(cut_row)
         layout.addWidget(self.load_button)
         layout.addWidget(self.status)
         self.job: Job | None = None
@@ -127,15 +139,16 @@ class DataPage(QWizardPage):
         if problems:
             self.status.setText("⚠ " + "; ".join(problems))
             return None
+        cut = self.parallax_cut.value() / 100.0 or None
         if self.source == "files":
             phot = self.photometry.text() or None
-            func, args = data_sources.from_files, (self.spectra.text(), self.labels.text(), phot)
+            func, args = data_sources.from_files, (self.spectra.text(), self.labels.text(), phot, cut)
         elif self.source == "survey":
             func, args = data_sources.from_survey, (self.rave_dir.text(), self.rave_cat.text(), self.apogee.text(),
-                                                    self.survey_phot.text(), self.set_dir.text())
+                                                    self.survey_phot.text(), self.set_dir.text(), cut)
         else:
             func, args = data_sources.from_mock, (self.mock_n.value(), self.mock_seed.value(),
-                                                  (self.snr_lo.value(), self.snr_hi.value()))
+                                                  (self.snr_lo.value(), self.snr_hi.value()), cut)
         self._set_data(None)
         self.load_button.setEnabled(False)
         self.status.setText("loading…")

@@ -15,7 +15,7 @@ import pandas as pd
 
 from raveview.core.errors import TrainingDataError
 from raveview.core.progress import Progress
-from raveview.ml.training_data import TrainingSet, apply_parallax_cut
+from raveview.ml.training_data import TRAINING_MAX_PARALLAX_ERROR, TrainingSet, apply_parallax_cut
 
 
 @dataclass
@@ -68,12 +68,16 @@ def check_files(spectra: str, labels: str, photometry: str, need_photometry: boo
     return problems
 
 
-def from_files(spectra: str | Path, labels: str | Path, photometry: str | Path | None) -> Iterator[Progress]:
-    """Spectra + labels table + photometry table through :func:`~raveview.ml.training_data.load_training_set`."""
+def from_files(spectra: str | Path, labels: str | Path, photometry: str | Path | None,
+               max_parallax_error: float | None = TRAINING_MAX_PARALLAX_ERROR) -> Iterator[Progress]:
+    """Spectra + labels table + photometry table through :func:`~raveview.ml.training_data.load_training_set`.
+
+    ``max_parallax_error`` is the training cut on the relative parallax error (None: no cut).
+    """
     from raveview.ml.training_data import load_training_set
 
     result = None
-    for p in load_training_set(spectra, labels, photometry):
+    for p in load_training_set(spectra, labels, photometry, max_parallax_error=max_parallax_error):
         if isinstance(p.payload, TrainingSet):
             result = p.payload
         yield Progress(p.done, p.total, p.message)
@@ -86,13 +90,15 @@ def from_files(spectra: str | Path, labels: str | Path, photometry: str | Path |
 
 
 def from_survey(spectra_dir: str | Path, rave_catalog: str | Path, apogee: str | Path, photometry: str | Path,
-                out_dir: str | Path) -> Iterator[Progress]:
+                out_dir: str | Path, max_parallax_error: float | None = TRAINING_MAX_PARALLAX_ERROR,
+                ) -> Iterator[Progress]:
     """RAVE DR6 × APOGEE DR16 with the paper's cuts (writes the set to ``out_dir``), then loaded."""
     from raveview.pipeline.training_set import build_training_set
 
     result = yield from build_training_set(spectra_dir, rave_catalog, apogee, photometry, out_dir)
     data = None
-    for p in from_files(spectra_dir, result.out_dir / "labels.csv", result.out_dir / "photometry.csv"):
+    for p in from_files(spectra_dir, result.out_dir / "labels.csv", result.out_dir / "photometry.csv",
+                        max_parallax_error):
         data = p.payload if isinstance(p.payload, WizardData) else data
         yield Progress(p.done, p.total, p.message)
     data.cuts = list(result.cuts)
@@ -100,8 +106,12 @@ def from_survey(spectra_dir: str | Path, rave_catalog: str | Path, apogee: str |
     yield Progress(1, 1, f"{len(data.data.ids)} training stars", payload=data)
 
 
-def from_mock(n: int, seed: int, snr_range: tuple[float, float]) -> Iterator[Progress]:
-    """A mock survey of ``n`` observations on the model grid (repeats share ``source_id``)."""
+def from_mock(n: int, seed: int, snr_range: tuple[float, float],
+              max_parallax_error: float | None = TRAINING_MAX_PARALLAX_ERROR) -> Iterator[Progress]:
+    """A mock survey of ``n`` observations on the model grid (repeats share ``source_id``).
+
+    Stars whose relative parallax error is ``max_parallax_error`` or more get no usable photometry.
+    """
     from raveview.core.labels import LABEL_KEYS, LABELS
     from raveview.core.photometry import absolute_magnitudes, join_photometry
     from raveview.mock import iter_simulate_survey
@@ -114,7 +124,7 @@ def from_mock(n: int, seed: int, snr_range: tuple[float, float]) -> Iterator[Pro
     labels = survey.labels
     joined = join_photometry(labels[["rave_obs_id"]], survey.photometry)
     inputs = absolute_magnitudes(joined)
-    usable, notes = apply_parallax_cut(joined, inputs.usable)
+    usable, notes = apply_parallax_cut(joined, inputs.usable, max_parallax_error)
     data = TrainingSet(labels["rave_obs_id"].to_numpy(str), np.asarray(survey.flux, np.float32), inputs.values,
                        usable, labels[[lab.apogee for lab in LABELS]].to_numpy(float),
                        survey.grid, LABEL_KEYS, notes)
