@@ -144,3 +144,26 @@ def test_dropping_stopped_members_from_the_computation_changes_no_result():
         np.testing.assert_allclose(a.val_loss, b.val_loss, rtol=1e-5)
         for wa, wb in zip(a.weights, b.weights):
             np.testing.assert_allclose(wa, wb, atol=1e-5)
+
+
+def test_resume_after_members_stopped_and_left_the_computation(tmp_path):
+    arch = Architecture(n_pixels=60, dropout=0.2)
+    xs, xp, y = _data(arch, 64)
+    xs_val, xp_val, _ = _data(arch, 24, seed=5)
+    y_val = np.random.default_rng(6).uniform(0, 1, (24, arch.n_labels)).astype(np.float32)
+    settings = TrainingSettings(max_epochs=14, patience=2, learning_rate=3e-3)
+    args = (xs, xp, y, xs_val, xp_val, y_val, [4, 9, 17, 23, 31], arch, settings)
+    _, full = _run(train_members(*args, compact_below=0.99))
+    gen = train_members(*args, checkpoint_dir=tmp_path, checkpoint_every=2, compact_below=0.99)
+    for progress in gen:
+        stopped = progress.payload["running"].count(False)
+        if stopped >= 1 and progress.done % 2 == 1:
+            break  # killed after some members stopped; the checkpoint is from the epoch before
+    gen.close()
+    assert stopped >= 1
+    _, resumed = _run(train_members(*args, checkpoint_dir=tmp_path, checkpoint_every=2, compact_below=0.99))
+    for a, b in zip(full, resumed):
+        assert a.epochs == b.epochs
+        np.testing.assert_allclose(a.val_loss, b.val_loss, rtol=1e-5)
+        for wa, wb in zip(a.weights, b.weights):
+            np.testing.assert_allclose(wa, wb, atol=1e-5)
