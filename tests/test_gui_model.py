@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import numpy as np
@@ -9,7 +10,7 @@ import pandas as pd
 import pytest
 from astropy.io import fits
 from astropy.table import Table
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, Qt
 
 from gui_helpers import isolated_settings, no_leaked_threads, write_dr6_files  # noqa: F401 (autouse fixture)
 from raveview.core.airvac import vacuum_to_air
@@ -140,9 +141,17 @@ def test_folder_run_streams_cancels_and_resumes(make_window, tmp_path, qtbot):
     out = tmp_path / "out.csv"
     win = make_window()
     job = run_folder(win, folder, out, chunk_size=2)
+    gate = threading.Event()
+
+    def hold(progress) -> None:  # runs in the worker: a fast run must not finish before Cancel is clicked
+        if progress.done >= 6:
+            gate.wait(30)
+
+    job.yielded.connect(hold, Qt.DirectConnection)
     qtbot.waitUntil(lambda: len(win.store) >= 2, timeout=30_000)
     assert not win.progress_bar.isHidden() and not win.cancel_button.isHidden()
     win.cancel_button.click()
+    gate.set()
     qtbot.waitUntil(lambda: job.settled, timeout=30_000)  # every row delivered
     assert 2 <= len(win.store) < 60
     assert not out.exists()  # stopped before the catalog was written
