@@ -20,7 +20,6 @@ catalog (FITS byte for byte, Parquet the same table).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import resource
@@ -36,7 +35,7 @@ DR6_ROWS = 420_165
 SUFFIX = {"fits": ".fits", "parquet": ".parquet", "csv": ".csv"}
 PROVENANCE = {
     "software": "raveview bench", "date": "2024-05-01T12:00:00Z", "model_id": "bench-model",
-    "model_sha256": "9f" * 32, "inputs": "/data/rave/dr6",
+    "model_sha256": "9f" * 32, "inputs": "RAVE DR6 spectra",
 }
 
 
@@ -122,17 +121,11 @@ def _run_child(mode: str, journal: Path, out: Path) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _same(fmt: str, a: Path, b: Path) -> bool:
+    from raveview.ml.ensemble import sha256_file
+
     if fmt != "parquet":
-        return _sha256(a) == _sha256(b)
+        return sha256_file(a) == sha256_file(b)
     import pyarrow.parquet as pq
 
     return pq.read_table(a).equals(pq.read_table(b), check_metadata=True)

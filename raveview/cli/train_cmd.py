@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from raveview.core.errors import TrainingDataError
+from raveview.core.photometry import TRAINING_MAX_PARALLAX_ERROR
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -24,7 +25,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     variant = p.add_mutually_exclusive_group()
     variant.add_argument("--no-photometry", action="store_true", help="train the spectroscopy-only ensemble")
     variant.add_argument("--both", action="store_true", help="train with-photometry and spectroscopy-only ensembles")
-    p.add_argument("--max-parallax-error", type=float, default=0.15, metavar="FRACTION",
+    p.add_argument("--max-parallax-error", type=float, default=TRAINING_MAX_PARALLAX_ERROR, metavar="FRACTION",
                    help="drop stars whose relative parallax error is at least this from the photometry "
                         "training set (the paper's cut; default: %(default)s; 0 or less: no cut)")
     p.add_argument("--members", type=int, default=100, help="ensemble members (default: %(default)s)")

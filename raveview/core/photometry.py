@@ -48,6 +48,8 @@ ID_COLUMNS: tuple[str, ...] = ("rave_obs_id", "source_id")
 MIN_PARALLAX_MAS = 0.1
 #: Relative parallax error above which a star is flagged (still usable).
 MAX_RELATIVE_PARALLAX_ERROR = 0.20
+#: The paper's training cut on the relative parallax error (Guiglion et al. 2020, Sect. 2).
+TRAINING_MAX_PARALLAX_ERROR = 0.15
 #: Magnitudes outside this range are sentinels for "missing" (99.99, -9999, ...).
 MAGNITUDE_RANGE = (-50.0, 50.0)
 
@@ -246,6 +248,15 @@ def read_photometry(
 # --------------------------------------------------------------------------- inputs
 
 
+def relative_parallax_error(table: pd.DataFrame) -> np.ndarray:
+    """``parallax_error / parallax`` per row; NaN where either is missing or the parallax is not positive."""
+    n = len(table)
+    parallax = table["parallax"].to_numpy(np.float64) if "parallax" in table else np.full(n, np.nan)
+    error = table["parallax_error"].to_numpy(np.float64) if "parallax_error" in table else np.full(n, np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(parallax > 0, error / parallax, np.nan)
+
+
 def absolute_magnitudes(table: pd.DataFrame, clip_parallax: bool = True) -> PhotometryInputs:
     """The nine photometric network inputs with per-star flags.
 
@@ -270,14 +281,13 @@ def absolute_magnitudes(table: pd.DataFrame, clip_parallax: bool = True) -> Phot
     n = len(table)
     nan = np.full(n, np.nan)
     parallax = table["parallax"].to_numpy(np.float64) if "parallax" in table else nan
-    plx_error = table["parallax_error"].to_numpy(np.float64) if "parallax_error" in table else nan
     reasons: list[list[str]] = [[] for _ in range(n)]
 
     missing_plx = ~np.isfinite(parallax)
     nonpositive = np.isfinite(parallax) & (parallax <= 0)
     clipped = np.isfinite(parallax) & (parallax < MIN_PARALLAX_MAS)
     with np.errstate(invalid="ignore", divide="ignore"):
-        large_error = np.isfinite(plx_error) & (parallax > 0) & (plx_error / parallax > MAX_RELATIVE_PARALLAX_ERROR)
+        large_error = relative_parallax_error(table) > MAX_RELATIVE_PARALLAX_ERROR
         used_plx = np.maximum(parallax, MIN_PARALLAX_MAS) if clip_parallax else np.where(parallax > 0, parallax, np.nan)
         modulus = 5.0 * (np.log10(used_plx / 1000.0) + 1.0)
 

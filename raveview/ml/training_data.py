@@ -20,10 +20,9 @@ import pandas as pd
 from raveview.core.errors import RaveviewError, TrainingDataError
 from raveview.core.grid import DEFAULT_GRID, WavelengthGrid
 from raveview.core.labels import LABEL_KEYS, LABELS, PUBLISHED_LABEL_COLUMNS
+from raveview.core.photometry import TRAINING_MAX_PARALLAX_ERROR, relative_parallax_error
 from raveview.core.progress import Progress
 
-#: The paper's training cut on the relative parallax error (Guiglion et al. 2020, Sect. 2).
-TRAINING_MAX_PARALLAX_ERROR = 0.15
 
 _ID_NAMES = ("rave_obs_id", "obs_id", "raveid")
 
@@ -153,9 +152,7 @@ def apply_parallax_cut(photometry: pd.DataFrame, usable: np.ndarray,
         return usable, []
     if "parallax_error" not in photometry:
         return usable, ["no parallax_error column: the parallax-error training cut was not applied"]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        relative = (photometry["parallax_error"] / photometry["parallax"]).to_numpy(float)
-    noisy = usable & (relative >= max_parallax_error)
+    noisy = usable & (relative_parallax_error(photometry) >= max_parallax_error)
     notes = [f"{int(noisy.sum())} stars with a parallax error of {max_parallax_error:.0%} or more (training cut)"] \
         if noisy.any() else []
     return usable & ~noisy, notes

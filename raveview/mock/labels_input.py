@@ -57,8 +57,9 @@ def label_arrays(labels: Mapping[str, Any] | pd.DataFrame) -> dict[str, np.ndarr
     for key in LABEL_KEYS:
         out.setdefault(key, np.zeros(n))
     out = {key: np.broadcast_to(value, (n,)).astype(np.float64) for key, value in out.items()}
-    out.setdefault("cfe", np.zeros(n))
-    out.setdefault("core_fill", np.zeros(n))
+    for key, default in EXTRAS.items():
+        if default is not None:
+            out.setdefault(key, np.full(n, default))
     out.setdefault("vmic", default_microturbulence(out["teff"], out["logg"]))
     out.setdefault("vmac", default_macroturbulence(out["teff"], out["logg"]))
     out.setdefault("vsini", default_vsini(out["teff"], out["logg"]))

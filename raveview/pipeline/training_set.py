@@ -36,8 +36,10 @@ from raveview.core.errors import RaveviewError, TrainingDataError
 from raveview.core.labels import BANDS, LABELS
 from raveview.core.photometry import (
     COLUMN_ALIASES,
+    TRAINING_MAX_PARALLAX_ERROR,
     join_photometry,
     read_photometry,
+    relative_parallax_error,
     to_int64_ids,
 )
 from raveview.core.progress import Progress
@@ -76,7 +78,7 @@ class Cuts:
     min_apogee_snr: float = 60.0
     min_rave_snr: float = 30.0
     bad_classes: tuple[str, ...] = ("c", "b", "w")
-    max_parallax_error: float | None = 0.15
+    max_parallax_error: float | None = TRAINING_MAX_PARALLAX_ERROR
     class_column: str | None = None
 
 
@@ -386,9 +388,8 @@ def build_training_set(
     complete = (mags.shape[1] == len(BANDS)) & np.all(np.isfinite(mags), axis=1) & (parallax > 0)
     apply("photometry: 8 magnitudes and parallax > 0", complete)
     if cuts.max_parallax_error is not None:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            rel = joined["parallax_error"].to_numpy(np.float64) / parallax
-        apply(f"parallax error < {cuts.max_parallax_error:.0%}", rel < cuts.max_parallax_error)
+        apply(f"parallax error < {cuts.max_parallax_error:.0%}",
+              relative_parallax_error(joined) < cuts.max_parallax_error)
     av = joined["A_V"].to_numpy(np.float64) if "A_V" in joined else np.full(len(rave), np.nan)
     apply("A_V present", np.isfinite(av))
 
