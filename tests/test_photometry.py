@@ -119,6 +119,25 @@ def test_join_by_rave_id_then_gaia_id():
     assert joined["source_id"].tolist() == [GAIA_ID + 1, GAIA_ID, 42]
 
 
+def test_photometry_index_joins_chunks_like_the_table():
+    # a survey run builds the index once and joins every chunk to it
+    from raveview.core.photometry import PhotometryIndex
+
+    phot = read_photometry_frame()
+    index = PhotometryIndex(phot)
+    assert len(index) == len(phot)
+    chunks = [
+        pd.DataFrame({"rave_obs_id": ["nobody", "20040403_1042m11_058"], "sourceid": [42, GAIA_ID + 1]}),
+        pd.DataFrame({"rave_obs_id": ["unknown_obs"], "sourceid": [GAIA_ID]}),
+        pd.DataFrame({"sourceid": [GAIA_ID, None]}),
+    ]
+    for ids in chunks:
+        pd.testing.assert_frame_equal(join_photometry(ids, index), join_photometry(ids, phot))
+    joined = join_photometry(chunks[0], index)
+    assert joined["phot_match"].tolist() == ["", "rave_obs_id"]
+    assert np.isnan(joined["G"].iloc[0]) and joined["G"].iloc[1] == 11.0
+
+
 def read_photometry_frame() -> pd.DataFrame:
     from raveview.core.photometry import standardise_columns
 

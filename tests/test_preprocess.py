@@ -154,6 +154,25 @@ def test_bad_wavelengths_raise():
         resample(Spectrum(np.array([8500.0, 8400.0, 8600.0]), np.ones(3)))
 
 
+def test_prepare_batch_flux_equals_the_resampling_matrix_for_any_sampling():
+    # prepare_batch integrates cumulatively instead of building the sparse matrix: same numbers, same fills
+    from raveview.core.preprocess import _apply, _apply_flux_cumulative
+
+    rng = np.random.default_rng(11)
+    for trial in range(40):
+        n = int(rng.integers(40, 1400))
+        wave = rng.uniform(8380, 8520) + np.cumsum(rng.uniform(0.1, 0.8, n))  # irregular steps
+        flux = rng.normal(1.0, 0.1, (3, n))
+        good = rng.random((3, n)) > 0.1
+        if trial % 4 == 0:
+            good[:, : n // 2] = False  # a long masked stretch: grid pixels become filled
+        want, _, want_filled = _apply(resampling_matrix(wave, DEFAULT_GRID, "flux"), flux, good, DEFAULT_GRID.step)
+        got, got_filled = _apply_flux_cumulative(wave, DEFAULT_GRID, flux, good)
+        np.testing.assert_array_equal(got_filled, want_filled)
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-10)
+        assert got_filled.any() or trial % 4 != 0
+
+
 @pytest.mark.parametrize("method", ["flux", "linear"])
 def test_prepare_batch_matches_resample(method):
     rng = np.random.default_rng(5)

@@ -316,7 +316,62 @@ def absolute_magnitudes(table: pd.DataFrame, clip_parallax: bool = True) -> Phot
     return PhotometryInputs(values=values, usable=usable, flags=[",".join(r) for r in reasons])
 
 
-def join_photometry(ids_table: pd.DataFrame, photometry: pd.DataFrame) -> pd.DataFrame:
+class PhotometryIndex:
+    """A photometry table with its id lookups built once, for many joins.
+
+    A survey run joins every chunk of spectra to the same table; building the
+    lookups (drop missing ids and duplicates, hash the ids) once instead of per
+    chunk keeps the join's cost proportional to the chunk, not to the table.
+
+    Parameters
+    ----------
+    photometry
+        Standardised photometry (:func:`read_photometry`). Not copied: do not modify it afterwards.
+    """
+
+    def __init__(self, photometry: pd.DataFrame) -> None:
+        self.table = photometry
+        self.data_columns = [c for c in photometry.columns if c not in ID_COLUMNS]
+        self._lookups: dict[str, tuple[pd.Index, np.ndarray]] = {}
+        for key in ID_COLUMNS:
+            if key in photometry:
+                right = photometry.dropna(subset=[key]).drop_duplicates(subset=[key], keep="first")
+                self._lookups[key] = (pd.Index(right[key]), right[self.data_columns].to_numpy(np.float64))
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def join(self, ids_table: pd.DataFrame) -> pd.DataFrame:
+        """See :func:`join_photometry`."""
+        id_map = {o: s for o, s in _column_map(list(ids_table.columns)).items() if s in ID_COLUMNS}
+        left = pd.DataFrame(index=range(len(ids_table)))
+        for original, standard in id_map.items():
+            column = ids_table[original].reset_index(drop=True)
+            left[standard] = to_int64_ids(column) if standard == "source_id" else column.map(_id_text)
+        values = np.full((len(left), len(self.data_columns)), np.nan)
+        how = np.full(len(left), "", dtype=object)
+        matched = np.zeros(len(left), dtype=bool)
+        for key in ID_COLUMNS:
+            if key not in left or key not in self._lookups:
+                continue
+            index, data = self._lookups[key]
+            keys = left[key]
+            todo = np.nonzero(~matched & keys.notna().to_numpy())[0]
+            if not len(todo):
+                continue
+            position = index.get_indexer(keys.iloc[todo])
+            found = position >= 0
+            rows = todo[found]
+            values[rows] = data[position[found]]
+            how[rows] = key
+            matched[rows] = True
+        result = left.copy()
+        result[self.data_columns] = values
+        result["phot_match"] = how.astype(str)
+        return result
+
+
+def join_photometry(ids_table: pd.DataFrame, photometry: pd.DataFrame | PhotometryIndex) -> pd.DataFrame:
     """Attach photometry to a table of stars, by RAVE obs id, else by Gaia source id.
 
     Parameters
@@ -324,7 +379,8 @@ def join_photometry(ids_table: pd.DataFrame, photometry: pd.DataFrame) -> pd.Dat
     ids_table
         One row per star with ``rave_obs_id`` and/or ``source_id`` (any accepted alias).
     photometry
-        Standardised photometry (:func:`read_photometry`).
+        Standardised photometry (:func:`read_photometry`), or a :class:`PhotometryIndex`
+        of it (faster when the same table is joined many times).
 
     Returns
     -------
@@ -333,29 +389,5 @@ def join_photometry(ids_table: pd.DataFrame, photometry: pd.DataFrame) -> pd.Dat
         the photometry columns (NaN where no match) and ``phot_match``
         (``"rave_obs_id"``, ``"source_id"`` or ``""``).
     """
-    id_map = {o: s for o, s in _column_map(list(ids_table.columns)).items() if s in ID_COLUMNS}
-    left = pd.DataFrame(index=range(len(ids_table)))
-    for original, standard in id_map.items():
-        column = ids_table[original].reset_index(drop=True)
-        left[standard] = to_int64_ids(column) if standard == "source_id" else column.map(_id_text)
-    data_cols = [c for c in photometry.columns if c not in ID_COLUMNS]
-    result = left.copy()
-    for col in data_cols:
-        result[col] = np.nan
-    result["phot_match"] = ""
-    matched = np.zeros(len(left), dtype=bool)
-    for key in ID_COLUMNS:
-        if key not in left or key not in photometry:
-            continue
-        right = photometry.dropna(subset=[key]).drop_duplicates(subset=[key], keep="first").set_index(key)
-        keys = left[key]
-        todo = ~matched & keys.notna().to_numpy()
-        hit = np.zeros(len(left), dtype=bool)
-        hit[todo] = keys[todo].isin(right.index).to_numpy()
-        if not hit.any():
-            continue
-        rows = right.loc[keys[hit].to_numpy(), data_cols]
-        result.loc[hit, data_cols] = rows.to_numpy(np.float64)
-        result.loc[hit, "phot_match"] = key
-        matched |= hit
-    return result
+    index = photometry if isinstance(photometry, PhotometryIndex) else PhotometryIndex(photometry)
+    return index.join(ids_table)

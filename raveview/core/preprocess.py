@@ -204,6 +204,42 @@ def _apply(
     return out, out_sigma, filled
 
 
+def _apply_flux_cumulative(
+    wave: np.ndarray, grid: WavelengthGrid, flux: np.ndarray, good: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Flux-conserving resampling of rows of ``flux`` sharing the sampling ``wave``, without a matrix.
+
+    The same numbers as ``_apply(resampling_matrix(wave, grid, "flux"), ...)``: the
+    overlap-weighted sum over native pixels of a grid pixel is the difference of the
+    cumulative integral of the piecewise-constant spectrum at the grid pixel's
+    edges, and that integral is linear inside a native pixel. Building a sparse
+    matrix costs ~0.4 ms per sampling; this costs a few tens of µs, which matters
+    when every file of a survey has its own sampling.
+
+    Returns
+    -------
+    values, filled
+        ``(m, n_grid)`` resampled flux (``FILL_VALUE`` where filled) and the filled mask.
+    """
+    e_in = pixel_edges(wave)
+    x = np.clip(grid_edges(grid), e_in[0], e_in[-1])  # the integral is flat outside the sampling
+    k = np.clip(np.searchsorted(e_in, x, side="right") - 1, 0, e_in.size - 2)
+    frac = (x - e_in[k]) / (e_in[k + 1] - e_in[k])
+    widths = np.diff(e_in)
+
+    def integral_at_edges(values: np.ndarray) -> np.ndarray:
+        cum = np.zeros((values.shape[0], e_in.size))
+        np.cumsum(values * widths, axis=1, out=cum[:, 1:])
+        return cum[:, k] + frac * (cum[:, k + 1] - cum[:, k])
+
+    num = np.diff(integral_at_edges(np.where(good, flux, 0.0)), axis=1)
+    den = np.diff(integral_at_edges(good.astype(np.float64)), axis=1)
+    filled = den < MIN_PIXEL_WEIGHT * grid.step
+    with np.errstate(invalid="ignore", divide="ignore"):
+        values = np.where(filled, FILL_VALUE, num / np.where(filled, 1.0, den))
+    return values, filled
+
+
 # --------------------------------------------------------------------------- public API
 
 
@@ -354,13 +390,15 @@ def prepare_batch(
         coverage = coverage_of(wave, grid)
         if coverage < min_coverage:
             raise _coverage_error(spectra[members[0]], coverage, grid)
-        matrix = resampling_matrix(wave, grid, method)
         flux = np.stack([spectra[i].flux for i in members])
         good = np.isfinite(flux)
         for row, i in enumerate(members):
             if spectra[i].mask is not None:
                 good[row] &= ~spectra[i].mask
-        values, _, filled = _apply(matrix, flux, good, full)
+        if method == "flux":
+            values, filled = _apply_flux_cumulative(wave, grid, flux, good)
+        else:
+            values, _, filled = _apply(resampling_matrix(wave, grid, method), flux, good, full)
         out[members] = values
         filled_fraction[members] = filled.mean(axis=1)
     return out, filled_fraction

@@ -6,7 +6,9 @@ import os
 
 
 def describe_device() -> str:
-    """``"GPU: <name>"`` when TensorFlow sees a GPU, else ``"CPU (n threads)"``.
+    """``"GPU: <name>"`` when TensorFlow sees a GPU, else ``"CPU (n threads, <engine>)"``.
+
+    The CPU engine is the compiled convolution kernel when it was built, else TensorFlow.
 
     Imports TensorFlow (slow the first time).
     """
@@ -21,5 +23,9 @@ def describe_device() -> str:
             name = gpus[0].name
         more = f" (+{len(gpus) - 1} more)" if len(gpus) > 1 else ""
         return f"GPU: {name}{more}"
+    from raveview.ml import conv_kernel
+
+    if conv_kernel.available():
+        return f"CPU ({conv_kernel.cpu_threads()} threads, compiled kernel)"
     threads = tf.config.threading.get_intra_op_parallelism_threads() or len(os.sched_getaffinity(0))
-    return f"CPU ({threads} threads)"
+    return f"CPU ({threads} threads, TensorFlow)"

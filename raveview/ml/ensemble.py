@@ -18,21 +18,23 @@ from raveview.core.errors import ModelError, ModelIntegrityError
 from raveview.ml import KERAS_LOCK
 from raveview.ml.architecture import Architecture
 from raveview.ml.calibration import Calibration
+from raveview.ml.fused import FusedEnsemble
 from raveview.ml.normalisation import MinMax
 
 #: The two ensemble variants a bundle may hold.
 KINDS: tuple[str, ...] = ("photometry", "spectroscopy")
 #: Most spectra per call of the fused ensemble.
 FUSED_BATCH = 256
-#: Members × spectra per fused call: bounds the activations held at once (the first convolution
-#: of 80 members at 256 spectra alone is 0.6 GB) with no loss of speed on a CPU.
-FUSED_MEMBER_ROWS = 10_240
+#: Members × spectra per call of TensorFlow's fused graph (each engine states its own bound as
+#: ``engine.batch_member_rows``).
+FUSED_MEMBER_ROWS = FusedEnsemble.batch_member_rows
 
 
-def fused_batch_size(n_members: int) -> int:
-    """Spectra per fused call for ``n_members``: a power of two, 16 to :data:`FUSED_BATCH`."""
+def fused_batch_size(n_members: int, member_rows: int = FUSED_MEMBER_ROWS) -> int:
+    """Spectra per fused call for ``n_members``: a power of two, 16 to :data:`FUSED_BATCH`,
+    with at most ``member_rows`` member-spectra (unless 16 spectra already exceed it)."""
     size = FUSED_BATCH
-    while size > 16 and size * n_members > FUSED_MEMBER_ROWS:
+    while size > 16 and size * n_members > member_rows:
         size //= 2
     return size
 
@@ -182,12 +184,16 @@ class Ensemble:
         return inputs
 
     def fused(self):
-        """All kept members as one compiled function (:class:`raveview.ml.fused.FusedEnsemble`)."""
+        """All kept members as one computation (:func:`raveview.ml.fused_cpu.make_fused`).
+
+        On a CPU this is the compiled convolution kernel when it was built, else
+        (and on a GPU) TensorFlow's fused graph. ``engine.backend`` names it.
+        """
         with KERAS_LOCK:
             if self._fused is None:
-                from raveview.ml.fused import FusedEnsemble
+                from raveview.ml.fused_cpu import make_fused
 
-                self._fused = FusedEnsemble.from_models(self.models())
+                self._fused = make_fused(self.models())
             return self._fused
 
     def member_outputs(self, x_spec: np.ndarray, x_phot: np.ndarray | None = None,
@@ -219,7 +225,7 @@ class Ensemble:
             engine = self.fused()
             with KERAS_LOCK:
                 return engine.predict(inputs[0][..., 0], inputs[1][..., 0] if len(inputs) > 1 else None,
-                                      batch_size=fused_batch_size(engine.n_members))
+                                      batch_size=fused_batch_size(engine.n_members, engine.batch_member_rows))
         models = self.models()
         out = np.empty((len(models), n, self.arch.n_labels), dtype=np.float32)
         with KERAS_LOCK:

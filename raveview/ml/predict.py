@@ -40,7 +40,9 @@ def _photometry_for(chunk: list, photometry, offset: int) -> _Phot:
     n = len(chunk)
     if photometry is None:
         return _Phot(np.full((n, len(PHOTOMETRIC_INPUTS)), np.nan), np.zeros(n, bool), ["no_photometry"] * n)
-    if isinstance(photometry, pd.DataFrame):
+    from raveview.core.photometry import PhotometryIndex
+
+    if isinstance(photometry, pd.DataFrame | PhotometryIndex):
         from raveview.core.photometry import absolute_magnitudes, join_photometry
 
         ids = pd.DataFrame({"rave_obs_id": [getattr(s, "rave_obs_id", None) for s in chunk],
@@ -58,36 +60,67 @@ def _photometry_for(chunk: list, photometry, offset: int) -> _Phot:
     return _Phot(values, usable, ["" if u else "missing_input" for u in usable])
 
 
-def _resample(chunk: list, bundle: ModelBundle, min_coverage: float):
-    """Spectra of one chunk on the bundle grid; spectra that fail are dropped with their error."""
+@dataclass
+class Resampled:
+    """One chunk of spectra on the model grid, ready for the network.
+
+    Attributes
+    ----------
+    keep
+        Indices (into the chunk) of the spectra that could be resampled.
+    flux
+        ``(len(keep), n_grid)`` float32 network input.
+    filled
+        ``(len(keep),)`` fraction of grid pixels filled (masked or not covered).
+    snr
+        ``(len(keep),)`` S/N of each kept spectrum (its own, else DER_SNR; NaN for bare rows).
+    errors
+        One-line errors of the spectra left out.
+    """
+
+    keep: list[int]
+    flux: np.ndarray
+    filled: np.ndarray
+    snr: np.ndarray
+    errors: list[str]
+
+
+def resample_chunk(chunk: Sequence[Spectrum | np.ndarray], grid, min_coverage: float = 0.5) -> Resampled:
+    """Spectra of one chunk on ``grid``; spectra that fail are left out with their error.
+
+    Pure numpy, no model needed: the batch pipeline runs it on its reader thread,
+    overlapped with the network evaluating the previous chunk.
+    """
+    chunk = list(chunk)
     if all(isinstance(s, np.ndarray) for s in chunk):
-        flux = np.asarray(chunk, dtype=np.float32)
+        flux = np.asarray(chunk, dtype=np.float32).reshape(len(chunk), grid.n)
         bad = ~np.isfinite(flux)
         flux[bad] = 1.0
-        return list(range(len(chunk))), flux, bad.mean(axis=1), []
+        return Resampled(list(range(len(chunk))), flux, bad.mean(axis=1), np.full(len(chunk), np.nan), [])
     from raveview.core.preprocess import prepare_batch
 
     try:
-        flux, filled = prepare_batch(chunk, bundle.grid, min_coverage=min_coverage)
-        return list(range(len(chunk))), flux, filled, []
+        flux, filled = prepare_batch(chunk, grid, min_coverage=min_coverage)
+        keep, errors = list(range(len(chunk))), []
     except RaveviewError:
-        pass
-    keep, rows, fills, errors = [], [], [], []
-    for i, spectrum in enumerate(chunk):
-        try:
-            flux, filled = prepare_batch([spectrum], bundle.grid, min_coverage=min_coverage)
-        except RaveviewError as exc:
-            errors.append(str(exc))
-            continue
-        keep.append(i)
-        rows.append(flux[0])
-        fills.append(filled[0])
-    flux = np.array(rows, dtype=np.float32).reshape(len(rows), bundle.grid.n)
-    return keep, flux, np.array(fills, dtype=np.float64), errors
+        keep, rows, fills, errors = [], [], [], []
+        for i, spectrum in enumerate(chunk):
+            try:
+                one, one_filled = prepare_batch([spectrum], grid, min_coverage=min_coverage)
+            except RaveviewError as exc:
+                errors.append(str(exc))
+                continue
+            keep.append(i)
+            rows.append(one[0])
+            fills.append(one_filled[0])
+        flux = np.array(rows, dtype=np.float32).reshape(len(rows), grid.n)
+        filled = np.array(fills, dtype=np.float64)
+    snr = np.array([_snr(chunk[i]) if isinstance(chunk[i], Spectrum) else np.nan for i in keep], dtype=np.float64)
+    return Resampled(keep, flux, filled, snr, errors)
 
 
-def _records(bundle: ModelBundle, chunk: list, keep: list[int], flux: np.ndarray, filled: np.ndarray,
-             phot: _Phot, calibrated: bool) -> list[dict]:
+def _records(bundle: ModelBundle, chunk: list, resampled: Resampled, phot: _Phot, calibrated: bool) -> list[dict]:
+    keep, flux, filled = resampled.keep, resampled.flux, resampled.filled
     n = len(keep)
     order = bundle.label_order
     lo, hi = bundle.range_arrays()
@@ -120,7 +153,7 @@ def _records(bundle: ModelBundle, chunk: list, keep: list[int], flux: np.ndarray
         rec: dict = {
             "rave_obs_id": spectrum.rave_obs_id if is_spec else None,
             "sourceid": spectrum.source_id if is_spec else None,
-            "snr": _snr(spectrum) if is_spec else np.nan,
+            "snr": float(resampled.snr[r]),
             "source_file": str(spectrum.source_file) if is_spec and spectrum.source_file else "",
             "model_id": bundle.id,
             "ensemble": str(used[r]),
@@ -199,12 +232,37 @@ def iter_predict(bundle: ModelBundle, spectra: Iterable[Spectrum | np.ndarray], 
         total = len(spectra)
     iterator, done = iter(spectra), 0
     while chunk := list(islice(iterator, chunk_size)):
-        keep, flux, filled, errors = _resample(chunk, bundle, min_coverage)
-        phot = _photometry_for(chunk, photometry, done)
-        frame = _to_frame(_records(bundle, chunk, keep, flux, filled, phot, calibrated))
-        frame.attrs["errors"] = errors
+        frame = predict_resampled(bundle, chunk, resample_chunk(chunk, bundle.grid, min_coverage),
+                                  photometry, calibrated, offset=done)
         done += len(chunk)
         yield Progress(done, total, f"predicted {done} spectra", payload=frame)
+
+
+def predict_resampled(bundle: ModelBundle, chunk: Sequence[Spectrum | np.ndarray], resampled: Resampled,
+                      photometry=None, calibrated: bool = False, offset: int = 0) -> pd.DataFrame:
+    """Catalog rows of one chunk already resampled by :func:`resample_chunk`.
+
+    Parameters
+    ----------
+    bundle, photometry, calibrated
+        As for :func:`iter_predict`.
+    chunk
+        The chunk's spectra (for their ids, file names and photometry join).
+    resampled
+        ``resample_chunk(chunk, bundle.grid, ...)``.
+    offset
+        Index of the chunk's first spectrum in row-aligned ``photometry``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per kept spectrum; the errors of the others in ``attrs["errors"]``.
+    """
+    chunk = list(chunk)
+    phot = _photometry_for(chunk, photometry, offset)
+    frame = _to_frame(_records(bundle, chunk, resampled, phot, calibrated))
+    frame.attrs["errors"] = list(resampled.errors)
+    return frame
 
 
 def predict_spectra(bundle: ModelBundle, spectra: Iterable[Spectrum | np.ndarray], photometry=None,

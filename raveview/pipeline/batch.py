@@ -19,6 +19,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -26,6 +27,10 @@ from raveview.core.errors import RaveviewError, SpectrumDataError
 from raveview.core.progress import Progress
 from raveview.core.spectrum import Spectrum
 from raveview.pipeline.journal import Journal
+
+if TYPE_CHECKING:
+    from raveview.core.photometry import PhotometryIndex
+    from raveview.ml.predict import Resampled
 
 
 @dataclass(frozen=True)
@@ -114,13 +119,13 @@ def load_bundle(model: str | None):
 
 
 @functools.lru_cache(maxsize=2)
-def load_photometry(path: str | None) -> pd.DataFrame | None:
-    """The photometry table, read once per process."""
+def load_photometry(path: str | None) -> PhotometryIndex | None:
+    """The photometry table with its id lookups (joined to every chunk), read once per process."""
     if path is None:
         return None
-    from raveview.core.photometry import read_photometry
+    from raveview.core.photometry import PhotometryIndex, read_photometry
 
-    return read_photometry(path)
+    return PhotometryIndex(read_photometry(path))
 
 
 def read_chunk(paths: Sequence[str], min_coverage: float, grid=None) -> tuple[list[Spectrum], list[str], dict[str, str]]:
@@ -161,13 +166,27 @@ def read_chunk(paths: Sequence[str], min_coverage: float, grid=None) -> tuple[li
     return spectra, keys, failures
 
 
-def predict_chunk(bundle, spectra: list[Spectrum], keys: list[str], photometry, calibrated: bool) -> tuple[pd.DataFrame, list[str], dict[str, str]]:
-    """Catalog rows for spectra already read; rows the model could not take become failures."""
-    from raveview.ml.predict import predict_spectra
+def read_and_resample(paths: Sequence[str], min_coverage: float,
+                      grid=None) -> tuple[list[Spectrum], list[str], dict[str, str], Resampled]:
+    """:func:`read_chunk`, then the spectra resampled onto ``grid`` (the reader thread's whole job)."""
+    from raveview.core.grid import DEFAULT_GRID
+    from raveview.ml.predict import resample_chunk
+
+    grid = grid or DEFAULT_GRID
+    spectra, keys, failures = read_chunk(paths, min_coverage, grid)
+    return spectra, keys, failures, resample_chunk(spectra, grid, min_coverage)
+
+
+def predict_chunk(bundle, spectra: list[Spectrum], keys: list[str], photometry, calibrated: bool,
+                  resampled: Resampled | None = None) -> tuple[pd.DataFrame, list[str], dict[str, str]]:
+    """Catalog rows for spectra already read (and maybe resampled); rows the model could not take become failures."""
+    from raveview.ml.predict import predict_resampled, resample_chunk
 
     if not spectra:
         return pd.DataFrame(), [], {}
-    frame = predict_spectra(bundle, spectra, photometry, calibrated=calibrated, chunk_size=len(spectra))
+    if resampled is None:
+        resampled = resample_chunk(spectra, bundle.grid)
+    frame = predict_resampled(bundle, spectra, resampled, photometry, calibrated)
     if len(frame) == len(keys):
         return frame, keys, {}
     # some spectra were dropped by the predictor: match rows back by (file, obs id)
@@ -182,8 +201,8 @@ def process_chunk(paths: Sequence[str], model: str | None, photometry: str | Non
                   calibrated: bool, min_coverage: float) -> ChunkResult:
     """Read and predict one chunk (the unit of work of a Dask task)."""
     bundle = load_bundle(model)
-    spectra, keys, failures = read_chunk(paths, min_coverage, bundle.grid)
-    frame, row_keys, more = predict_chunk(bundle, spectra, keys, load_photometry(photometry), calibrated)
+    spectra, keys, failures, resampled = read_and_resample(paths, min_coverage, bundle.grid)
+    frame, row_keys, more = predict_chunk(bundle, spectra, keys, load_photometry(photometry), calibrated, resampled)
     failures.update(more)
     return ChunkResult(frame, row_keys, list(paths), failures)
 
@@ -227,17 +246,21 @@ def _chunks(items: list[str], size: int) -> list[list[str]]:
 
 
 def _run_local(config: BatchConfig, todo: list[str], journal: Journal) -> Iterator[int]:
-    """Read the next chunk on a thread while the current one is predicted; yields files done."""
+    """Read and resample the next chunk on a thread while the current one is predicted; yields files done."""
     bundle = load_bundle(str(config.model) if config.model else None)
     photometry = load_photometry(str(config.photometry) if config.photometry else None)
     chunks = _chunks(todo, config.chunk_size)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="raveview-reader") as pool:
-        ahead: Future | None = pool.submit(read_chunk, chunks[0], config.min_coverage, bundle.grid) if chunks else None
+        def read_ahead(index: int) -> Future | None:
+            if index >= len(chunks):
+                return None
+            return pool.submit(read_and_resample, chunks[index], config.min_coverage, bundle.grid)
+
+        ahead = read_ahead(0)
         for index, paths in enumerate(chunks):
-            spectra, keys, failures = ahead.result()
-            ahead = (pool.submit(read_chunk, chunks[index + 1], config.min_coverage, bundle.grid)
-                     if index + 1 < len(chunks) else None)
-            frame, row_keys, more = predict_chunk(bundle, spectra, keys, photometry, config.calibrated)
+            spectra, keys, failures, resampled = ahead.result()
+            ahead = read_ahead(index + 1)
+            frame, row_keys, more = predict_chunk(bundle, spectra, keys, photometry, config.calibrated, resampled)
             failures.update(more)
             _commit(journal, ChunkResult(frame, row_keys, paths, failures))
             yield len(paths)

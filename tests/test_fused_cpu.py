@@ -1,0 +1,126 @@
+"""The compiled CPU kernel: same outputs as member-by-member Keras, any layer widths, any thread count."""
+
+from __future__ import annotations
+
+import shutil
+import sysconfig
+
+import numpy as np
+import pytest
+
+from raveview.core.errors import ModelError
+from raveview.ml import conv_kernel
+from raveview.ml.architecture import Architecture, build_model
+
+needs_kernel = pytest.mark.skipif(not conv_kernel.available(),
+                                  reason="the C kernel was not built (no C compiler when raveview was installed)")
+
+
+def _compiler() -> str | None:
+    cc = (sysconfig.get_config_var("CC") or "cc").split()[0]
+    return shutil.which(cc)
+
+
+def test_kernel_is_built_wherever_a_compiler_is():
+    # the extension is optional only for machines without a compiler; with one, a failed build is a bug
+    if _compiler() is None:
+        pytest.skip("no C compiler on this machine: the TensorFlow engine is used instead")
+    assert conv_kernel.available()
+
+
+def _models(arch: Architecture, n: int, seed: int = 0):
+    models = [build_model(arch, seed=seed + s) for s in range(n)]
+    rng = np.random.default_rng(seed + 100)
+    for model in models:  # non-zero biases, so that their layout is exercised too
+        model.set_weights([w + (rng.normal(0, 0.05, w.shape) if w.ndim == 1 else 0) for w in model.get_weights()])
+    return models
+
+
+def _keras(models, arch, x_spec, x_phot):
+    inputs = [x_spec[..., None]] + ([x_phot[..., None]] if arch.with_photometry else [])
+    return np.stack([np.asarray(m(inputs, training=False)) for m in models])
+
+
+def _inputs(arch: Architecture, n: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    return (rng.uniform(0.2, 1.1, (n, arch.n_pixels)).astype(np.float32),
+            rng.uniform(0.0, 1.0, (n, arch.n_photometry)).astype(np.float32))
+
+
+@needs_kernel
+@pytest.mark.parametrize("with_photometry", [True, False])
+def test_cpu_kernel_equals_keras_members_on_the_published_shape(with_photometry):
+    from raveview.ml.fused_cpu import CpuFusedEnsemble
+
+    arch = Architecture(with_photometry=with_photometry)  # 912 pixels, filters (8, 4, 2), kernel 10
+    models = _models(arch, 3)
+    x_spec, x_phot = _inputs(arch, 37)
+    engine = CpuFusedEnsemble.from_models(models)
+    got = engine.predict(x_spec, x_phot if with_photometry else None, batch_size=16)  # 3 batches, last partial
+    want = _keras(models, arch, x_spec, x_phot)
+    assert got.shape == (3, 37, arch.n_labels) and got.dtype == np.float32
+    assert np.abs(want).max() > 0.05
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    assert np.abs(got[0] - got[1]).max() > 1e-3  # a mixed-up member order would fail
+
+
+@needs_kernel
+@pytest.mark.parametrize("filters, n_pixels", [((3, 5, 1), 120), ((16, 7), 70), ((8, 4, 2), 40)])
+def test_cpu_kernel_handles_any_widths_and_short_rows(filters, n_pixels):
+    # output widths split into groups of 8, 4, 2 and 1; rows shorter than a vector block use the scalar path
+    from raveview.ml.fused_cpu import CpuFusedEnsemble
+
+    arch = Architecture(n_pixels=n_pixels, conv_filters=filters)
+    models = _models(arch, 2, seed=3)
+    x_spec, x_phot = _inputs(arch, 9, seed=4)
+    got = CpuFusedEnsemble.from_models(models).predict(x_spec, x_phot)
+    np.testing.assert_allclose(got, _keras(models, arch, x_spec, x_phot), rtol=1e-5, atol=1e-5)
+
+
+@needs_kernel
+def test_conv_stack_is_the_same_on_one_thread_and_many():
+    from raveview.ml.fused import stack_weights
+
+    arch = Architecture(n_pixels=200)
+    stacked = stack_weights([m.get_weights() for m in _models(arch, 5)])
+    kernels = [stacked[2 * i].transpose(0, 3, 1, 2) for i in range(3)]
+    biases = [stacked[2 * i + 1] for i in range(3)]
+    x_spec, _ = _inputs(arch, 6)
+    one = conv_kernel.conv_stack(x_spec, kernels, biases, 0.3, threads=1)
+    many = conv_kernel.conv_stack(x_spec, kernels, biases, 0.3, threads=3)
+    assert one.shape == (5, 6, 2, conv_kernel.output_length(200, 3, 10))
+    np.testing.assert_array_equal(one, many)
+    # LeakyReLU was applied: negative outputs are 0.3 times what they would be, so some are negative but small
+    assert (one < 0).any() and (one > 0).any()
+
+
+@needs_kernel
+def test_conv_stack_rejects_spectra_too_short_for_the_convolutions():
+    kernels = [np.zeros((1, 2, 10, 1), np.float32), np.zeros((1, 1, 10, 2), np.float32)]
+    biases = [np.zeros((1, 2), np.float32), np.zeros((1, 1), np.float32)]
+    with pytest.raises(ModelError, match="too short"):
+        conv_kernel.conv_stack(np.ones((2, 15), np.float32), kernels, biases, 0.3)
+
+
+def test_make_fused_picks_the_kernel_on_a_cpu_and_honours_a_choice():
+    from raveview.ml.fused_cpu import make_fused
+
+    arch = Architecture(n_pixels=120)
+    models = _models(arch, 2)
+    auto = make_fused(models)
+    assert auto.backend == ("cpu-kernel" if conv_kernel.available() else "tensorflow")
+    forced = make_fused(models, backend="tensorflow")
+    assert forced.backend == "tensorflow"
+    x_spec, x_phot = _inputs(arch, 5)
+    np.testing.assert_allclose(auto.predict(x_spec, x_phot), forced.predict(x_spec, x_phot), rtol=1e-5, atol=1e-5)
+    with pytest.raises(ModelError, match="unknown inference backend"):
+        make_fused(models, backend="fpga")
+
+
+def test_cpu_threads_follow_omp_num_threads(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert conv_kernel.cpu_threads() == 1
+    monkeypatch.setenv("OMP_NUM_THREADS", "not a number")
+    assert conv_kernel.cpu_threads() >= 1
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert conv_kernel.cpu_threads() >= 1
