@@ -124,3 +124,40 @@ def test_cpu_threads_follow_omp_num_threads(monkeypatch):
     assert conv_kernel.cpu_threads() >= 1
     monkeypatch.delenv("OMP_NUM_THREADS")
     assert conv_kernel.cpu_threads() >= 1
+
+
+@needs_kernel
+@pytest.mark.parametrize("filters, n_pixels, kernel_size", [((8, 4, 2), 912, 10), ((3, 5, 1), 120, 10),
+                                                            ((16, 7), 70, 10), ((4, 2), 50, 7)])
+def test_kernel_gradients_equal_tensorflow_gradients(filters, n_pixels, kernel_size):
+    # the training step's gradients: per-member spectra, every layer's kernel and bias
+    import tensorflow as tf
+
+    from raveview.ml.fused import stack_weights, stacked_forward
+    from raveview.ml.kernel_ops import kernel_conv_layers
+
+    arch = Architecture(n_pixels=n_pixels, conv_filters=filters, kernel_size=kernel_size, dropout=0.0)
+    params = [tf.Variable(w) for w in stack_weights([m.get_weights() for m in _models(arch, 3)])]
+    rng = np.random.default_rng(8)
+    x_spec = tf.constant(rng.uniform(0.2, 1.1, (3, 5, n_pixels)).astype(np.float32))
+    x_phot = tf.constant(rng.uniform(0, 1, (3, 5, arch.n_photometry)).astype(np.float32))
+    y = tf.constant(rng.uniform(0, 1, (3, 5, arch.n_labels)).astype(np.float32))
+
+    def gradients(conv_layers):
+        with tf.GradientTape() as tape:
+            pred = stacked_forward(params, x_spec, x_phot, arch, conv_layers=conv_layers)
+            loss = tf.reduce_sum(tf.square(pred - y))
+        return [g.numpy() for g in tape.gradient(loss, params)]
+
+    want = gradients(None)
+    got = gradients(lambda p, x: kernel_conv_layers(p, x, arch, training=True))
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        assert np.abs(w).max() > 0
+        np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5 * np.abs(w).max())
+    # the forward-only op (validation passes, shared spectra) gives the outputs of the TensorFlow path
+    shared = x_spec[0]
+    np.testing.assert_allclose(
+        stacked_forward(params, shared, x_phot[0], arch,
+                        conv_layers=lambda p, x: kernel_conv_layers(p, x, arch, training=False)).numpy(),
+        stacked_forward(params, shared, x_phot[0], arch).numpy(), rtol=1e-5, atol=1e-5)

@@ -167,3 +167,25 @@ def test_resume_after_members_stopped_and_left_the_computation(tmp_path):
         np.testing.assert_allclose(a.val_loss, b.val_loss, rtol=1e-5)
         for wa, wb in zip(a.weights, b.weights):
             np.testing.assert_allclose(wa, wb, atol=1e-5)
+
+
+@pytest.mark.skipif(not __import__("raveview.ml.conv_kernel", fromlist=["x"]).available(),
+                    reason="the C kernel was not built (no C compiler when raveview was installed)")
+def test_kernel_and_tensorflow_convolutions_train_the_same_members():
+    arch = Architecture(n_pixels=80, dropout=0.2)
+    xs, xp, y = _data(arch, 48)
+    xs_val, xp_val, y_val = _data(arch, 16, seed=2)
+    settings = TrainingSettings(max_epochs=4, patience=40)
+    args = (xs, xp, y, xs_val, xp_val, y_val, [5, 6, 7], arch, settings)
+    _, kernel = _run(train_members(*args, conv_engine="cpu-kernel"))
+    _, tensorflow = _run(train_members(*args, conv_engine="tensorflow"))
+    for a, b in zip(kernel, tensorflow):
+        np.testing.assert_allclose(a.train_loss, b.train_loss, rtol=1e-4)
+        np.testing.assert_allclose(a.val_loss, b.val_loss, rtol=1e-4)
+        for wa, wb in zip(a.weights, b.weights):
+            np.testing.assert_allclose(wa, wb, atol=1e-4)
+    assert kernel[0].val_loss[-1] != kernel[1].val_loss[-1]  # members differ
+    with pytest.raises(TrainingDataError, match="XLA"):
+        next(train_members(*args, conv_engine="cpu-kernel", jit_compile=True))
+    with pytest.raises(Exception, match="unknown"):
+        next(train_members(*args, conv_engine="gpu-please"))

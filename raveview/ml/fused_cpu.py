@@ -22,7 +22,7 @@ from raveview.ml import conv_kernel
 from raveview.ml.architecture import Architecture
 from raveview.ml.fused import FusedEnsemble, checked_inputs, stacked_from_models
 
-__all__ = ["CpuFusedEnsemble", "make_fused", "BACKENDS"]
+__all__ = ["CpuFusedEnsemble", "make_fused", "choose_backend", "BACKENDS"]
 
 #: Accepted values of ``backend`` in :func:`make_fused`.
 BACKENDS: tuple[str, ...] = ("auto", "cpu-kernel", "tensorflow")
@@ -83,22 +83,10 @@ class CpuFusedEnsemble:
         return cls(stacked, arch, threads)
 
     def predict(self, x_spec: np.ndarray, x_phot: np.ndarray | None = None, batch_size: int = 256) -> np.ndarray:
-        """Outputs of every member.
+        """Outputs of every member: the same arguments and result as :meth:`FusedEnsemble.predict`.
 
-        Parameters
-        ----------
-        x_spec
-            ``(N, n_pixels)`` (or ``(N, n_pixels, 1)``) normalised spectra.
-        x_phot
-            ``(N, n_photometry)`` normalised photometry; required when the
-            architecture has photometry, ignored otherwise.
-        batch_size
-            Spectra per kernel call (bounds the memory of the activations).
-
-        Returns
-        -------
-        numpy.ndarray
-            ``(M, N, n_labels)`` float32, min–max-normalised labels.
+        ``batch_size`` spectra go through the kernel at a time; it bounds the
+        memory of the activations (``M × batch_size × 7 kB``).
         """
         x_spec, x_phot = checked_inputs(x_spec, x_phot, self.arch)
         n = len(x_spec)
@@ -139,13 +127,26 @@ def make_fused(models: Sequence[Any], backend: str = "auto") -> CpuFusedEnsemble
     ModelError
         For an unknown backend, or ``"cpu-kernel"`` when the kernel was not built.
     """
-    if backend not in BACKENDS:
-        raise ModelError(f"unknown inference backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-    if backend == "auto":
-        backend = "cpu-kernel" if conv_kernel.available() and not _tensorflow_sees_gpu() else "tensorflow"
-    if backend == "cpu-kernel":
+    if choose_backend(backend) == "cpu-kernel":
         return CpuFusedEnsemble.from_models(models)
     return FusedEnsemble.from_models(models)
+
+
+def choose_backend(backend: str = "auto") -> str:
+    """``"cpu-kernel"`` or ``"tensorflow"`` for a requested backend (see :func:`make_fused`).
+
+    Raises
+    ------
+    ModelError
+        For an unknown backend, or ``"cpu-kernel"`` when the kernel was not built.
+    """
+    if backend not in BACKENDS:
+        raise ModelError(f"unknown inference backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    if backend == "cpu-kernel" and not conv_kernel.available():
+        raise ModelError("the compiled convolution kernel is not built (no C compiler at install time)")
+    if backend == "auto":
+        return "cpu-kernel" if conv_kernel.available() and not _tensorflow_sees_gpu() else "tensorflow"
+    return backend
 
 
 def _tensorflow_sees_gpu() -> bool:

@@ -19,6 +19,7 @@ cancellation point) and finally one whose payload is the list of
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -161,11 +162,22 @@ def _fingerprint(seeds, arch, settings, n_train, n_val, shuffle, y_tr) -> str:
                       sort_keys=True)
 
 
+def _use_kernel(conv_engine: str, jit_compile: bool) -> bool:
+    """Whether the compiled CPU kernel computes the convolutions (see ``train_members(conv_engine=...)``)."""
+    from raveview.ml.fused_cpu import choose_backend
+
+    if conv_engine == "auto" and jit_compile:
+        return False  # XLA cannot compile the kernel's Python op
+    if conv_engine == "cpu-kernel" and jit_compile:
+        raise TrainingDataError("the compiled CPU kernel cannot run under XLA: use jit_compile=False")
+    return choose_backend(conv_engine) == "cpu-kernel"
+
+
 class _Engine:
     """The compiled training step and validation pass over stacked TensorFlow variables."""
 
     def __init__(self, state: _State, rows: np.ndarray, arch: Architecture, settings: TrainingSettings,
-                 data: tuple, seeds: Sequence[int], jit_compile: bool) -> None:
+                 data: tuple, seeds: Sequence[int], jit_compile: bool, use_kernel: bool = False) -> None:
         import tensorflow as tf
 
         x_spec, x_phot, y, x_spec_val, x_phot_val, y_val = data
@@ -182,12 +194,18 @@ class _Engine:
         self.val = (tf.constant(x_spec_val), tf.constant(x_phot_val) if x_phot_val is not None else None, tf.constant(y_val))
         member_seeds = np.asarray(seeds, dtype=np.int64)[self.rows]
         self.seed_keys = tf.constant(member_seeds % (2**31 - 1), dtype=tf.int64)
+        self._conv_train = self._conv_val = None
+        if use_kernel:
+            from raveview.ml.kernel_ops import kernel_conv_layers
+
+            self._conv_train = functools.partial(kernel_conv_layers, arch=arch, training=True)
+            self._conv_val = functools.partial(kernel_conv_layers, arch=arch, training=False)
         self._step = tf.function(self._train_step, jit_compile=jit_compile, autograph=False,
                                  reduce_retracing=True)
         self._val = tf.function(self._val_loss, autograph=False)
 
     def _dropout_keep(self, batch: int, counter: Any) -> Any:
-        """Keep mask ``(B, T_last, M, C_last)``; member m's stream is keyed by its seed and the step counter."""
+        """Keep mask ``(M, B, T_last, C_last)``; member m's stream is keyed by its seed and the step counter."""
         tf, arch = self.tf, self.arch
         if arch.dropout <= 0:
             return None
@@ -196,7 +214,7 @@ class _Engine:
         seeds = tf.stack([self.seed_keys, tf.fill([self.n_members], counter)], axis=1)  # (M, 2)
         u = tf.map_fn(lambda s: tf.random.stateless_uniform((batch, t_last, c_last), seed=s),
                       seeds, fn_output_signature=tf.float32)  # (M, B, T, C)
-        return tf.cast(tf.transpose(u, (1, 2, 0, 3)) >= arch.dropout, tf.float32)
+        return tf.cast(u >= arch.dropout, tf.float32)
 
     def _train_step(self, idx: Any, counter: Any) -> Any:
         """One Adam step of every running member on its own batch ``idx`` (M, B); returns (M,) losses."""
@@ -205,7 +223,7 @@ class _Engine:
         xp = tf.gather(self.x_phot, idx) if self.x_phot is not None else None
         keep = self._dropout_keep(tf.shape(idx)[1] if idx.shape[1] is None else idx.shape[1], counter)
         with tf.GradientTape() as tape:
-            pred = stacked_forward(self.params, xs, xp, self.arch, keep)
+            pred = stacked_forward(self.params, xs, xp, self.arch, keep, conv_layers=self._conv_train)
             losses = tf.reduce_mean(tf.square(pred - y), axis=(1, 2))
             total = tf.reduce_sum(losses)
         grads = tape.gradient(total, self.params)
@@ -227,7 +245,7 @@ class _Engine:
     def _val_loss(self) -> Any:
         tf = self.tf
         xs, xp, y = self.val
-        pred = stacked_forward(self.params, xs, xp, self.arch)
+        pred = stacked_forward(self.params, xs, xp, self.arch, conv_layers=self._conv_val)
         return tf.reduce_mean(tf.square(pred - y[None]), axis=(1, 2))
 
     def train_epoch(self, perms: np.ndarray) -> np.ndarray:
@@ -276,6 +294,7 @@ def train_members(
     checkpoint_every: int = 10,
     jit_compile: bool = False,
     compact_below: float = COMPACT_BELOW,
+    conv_engine: str = "auto",
 ) -> Iterator[Progress]:
     """Train ``len(seeds)`` members at once.
 
@@ -313,6 +332,11 @@ def train_members(
         final), so that late epochs cost only what the running members need.
         0 never compacts. The results do not depend on it (each member's
         batches, dropout masks and updates are its own).
+    conv_engine
+        Who computes the convolutions and their gradients: ``"auto"`` (the
+        compiled CPU kernel when it was built, TensorFlow sees no GPU and
+        ``jit_compile`` is off), ``"cpu-kernel"`` or ``"tensorflow"``. The
+        results agree to float32 rounding.
 
     Yields
     ------
@@ -332,6 +356,7 @@ def train_members(
     if initial_weights is not None and len(initial_weights) != n_members:
         raise TrainingDataError(f"{len(initial_weights)} initial weight lists for {n_members} members")
     fingerprint = _fingerprint(seeds, arch, settings, len(x_spec_tr), len(x_spec_val), shuffle, y_tr)
+    use_kernel = _use_kernel(conv_engine, jit_compile)
     ckpt = Path(checkpoint_dir) / CHECKPOINT_FILE if checkpoint_dir is not None else None
     n_params = len(weight_shapes(arch))
     if ckpt is not None and ckpt.exists():
@@ -343,13 +368,14 @@ def train_members(
     n_train = len(x_spec_tr)
     engine = None
     if state.running.any():
-        engine = _Engine(state, np.flatnonzero(state.running), arch, settings, data, seeds, jit_compile)
+        engine = _Engine(state, np.flatnonzero(state.running), arch, settings, data, seeds, jit_compile, use_kernel)
         engine.steps_done = state.epoch * -(-n_train // settings.batch_size)
     while state.epoch < settings.max_epochs and state.running.any():
         if state.running.sum() <= compact_below * engine.n_members:
             engine.export(state)
             steps_done = engine.steps_done
-            engine = _Engine(state, np.flatnonzero(state.running), arch, settings, data, seeds, jit_compile)
+            engine = _Engine(state, np.flatnonzero(state.running), arch, settings, data, seeds, jit_compile,
+                             use_kernel)
             engine.steps_done = steps_done
         engine.set_running(state.running)
         perms = np.stack([_permutation(seeds[m], state.epoch, n_train, shuffle) for m in engine.rows])
