@@ -41,3 +41,24 @@ def indo_us_dir(shared_real: Path) -> Path:
 def guiglion_dir(shared_real: Path) -> Path:
     """Folder of the published Guiglion et al. (2020) models and data."""
     return _need(shared_real / "guiglion2020")
+
+
+@pytest.fixture(autouse=True)
+def _qt_garbage_on_the_gui_thread(request):
+    """In Qt tests, collect cyclic garbage on the GUI thread only, as the app does.
+
+    Otherwise a worker thread's allocation can trigger a collection that frees a
+    window of an earlier test there, which can deadlock PySide6 (see
+    :mod:`raveview.gui.main_thread_gc`). At the end of the test everything left
+    is collected here, on the GUI thread.
+    """
+    if not {"qtbot", "qapp"} & set(request.fixturenames):
+        yield
+        return
+    request.getfixturevalue("qapp")
+    from raveview.gui.main_thread_gc import MainThreadGarbageCollector
+
+    collector = MainThreadGarbageCollector()
+    yield
+    collector.stop()
+    collector.deleteLater()

@@ -26,3 +26,49 @@ def test_plot_widgets_do_not_over_release_none(qapp):
         gc.collect()
         qapp.processEvents()
     assert sys.getrefcount(None) >= before - 50
+
+
+def test_cyclic_garbage_is_collected_on_the_gui_thread_only(qapp):
+    """The app collects reference cycles from a GUI-thread timer, never from a worker thread.
+
+    A worker thread that triggers a collection would free closed windows there, which can
+    deadlock PySide6 (a Qt mutex against the GIL).
+    """
+    import threading
+    import weakref
+
+    from raveview.gui.main_thread_gc import MainThreadGarbageCollector
+
+    class Node:
+        pass
+
+    was_enabled = gc.isenabled()
+    gc.enable()
+    collector = MainThreadGarbageCollector(interval_ms=10)
+    try:
+        assert not gc.isenabled()
+        node = Node()
+        node.self = node  # a cycle: only the cyclic collector frees it
+        alive = weakref.ref(node)
+        del node
+        junk = []
+
+        def allocate() -> None:  # a worker crossing every threshold many times over
+            for _ in range(200_000):
+                junk.append(((), ()))
+                junk.pop()
+                [[] for _ in range(3)]
+
+        worker = threading.Thread(target=allocate)
+        worker.start()
+        worker.join()
+        assert alive() is not None  # the worker's allocations collected nothing
+        keep = [Node() for _ in range(2 * gc.get_threshold()[0])]  # generation 0 over its threshold
+        collector.check()  # what the timer does on the GUI thread
+        assert alive() is None
+        del keep
+    finally:
+        collector.stop()
+    assert gc.isenabled()  # stop() gives collection back to the interpreter
+    if not was_enabled:
+        gc.disable()

@@ -10,6 +10,7 @@ from pathlib import Path
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from raveview.gui.main_thread_gc import MainThreadGarbageCollector
 from raveview.gui.main_window import MainWindow
 
 
@@ -104,6 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with guarded_startup():  # a failed start shows a dialog and writes a log, never exits silently
         app = application()
         sys.excepthook = _show_fatal
+        MainThreadGarbageCollector(app)  # Qt objects are freed on this thread only (see its module)
         window = create_main_window(argv, staged=True)
         window.show()
     return int(app.exec())
