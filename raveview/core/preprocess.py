@@ -234,7 +234,7 @@ def _apply_flux_cumulative(
 
     num = np.diff(integral_at_edges(np.where(good, flux, 0.0)), axis=1)
     den = np.diff(integral_at_edges(good.astype(np.float64)), axis=1)
-    filled = den < MIN_PIXEL_WEIGHT * grid.step
+    filled = den < MIN_PIXEL_WEIGHT * _full_weight(grid, "flux")
     with np.errstate(invalid="ignore", divide="ignore"):
         values = np.where(filled, FILL_VALUE, num / np.where(filled, 1.0, den))
     return values, filled

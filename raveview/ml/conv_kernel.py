@@ -23,7 +23,8 @@ import numpy as np
 
 from raveview.core.errors import ModelError
 
-__all__ = ["available", "conv_stack", "conv_stack_train", "conv_stack_backward", "cpu_threads", "output_length"]
+__all__ = ["available", "conv_stack", "conv_stack_train", "conv_stack_backward", "cpu_threads", "from_keras_layout",
+           "output_length"]
 
 _FLOAT_P = ctypes.POINTER(ctypes.c_float)
 
@@ -73,6 +74,13 @@ def cpu_threads() -> int:
     except ValueError:
         cap = 0
     return max(1, min(n, cap) if cap > 0 else n)
+
+
+def from_keras_layout(conv_params: Sequence[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Stacked Keras kernels ``(M, K, C_in, C_out)`` and biases, alternating, → the kernel's
+    ``(M, C_out, K, C_in)`` kernels (each output channel's taps contiguous) and the biases."""
+    return ([np.ascontiguousarray(np.asarray(k, dtype=np.float32).transpose(0, 3, 1, 2)) for k in conv_params[0::2]],
+            [np.ascontiguousarray(b, dtype=np.float32) for b in conv_params[1::2]])
 
 
 def output_length(n_pixels: int, n_layers: int, kernel_size: int) -> int:
@@ -137,7 +145,7 @@ def _pointers(arrays: Sequence[np.ndarray]):
 
 def _forward(x: np.ndarray, kernels: Sequence[np.ndarray], biases: Sequence[np.ndarray], slope: float,
              threads: int | None, keep: bool, time_major: bool,
-             acts_buffer: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None, _Call]:
+             acts_buffer: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     call = _Call(x, kernels)
     biases = [np.ascontiguousarray(b, dtype=np.float32) for b in biases]
     out = np.empty(call.out_shape(time_major), dtype=np.float32)
@@ -154,7 +162,7 @@ def _forward(x: np.ndarray, kernels: Sequence[np.ndarray], biases: Sequence[np.n
              lambda scratch: (kernel_ptrs, bias_ptrs, out.ctypes.data_as(_FLOAT_P), int(time_major), acts_arg,
                               call.act_len, scratch),
              scratch_len, slope, threads)
-    return out, acts, call
+    return out, acts
 
 
 def conv_stack(x: np.ndarray, kernels: Sequence[np.ndarray], biases: Sequence[np.ndarray], slope: float,
@@ -197,7 +205,8 @@ def conv_stack_train(x: np.ndarray, kernels: Sequence[np.ndarray], biases: Seque
         As for :func:`conv_stack`.
     acts_buffer
         An array to write the activations into when it has their shape (float32,
-        C order); saves allocating (and faulting in) tens of MB per training step.
+        C order; otherwise it is ignored); saves allocating (and faulting in) tens
+        of MB per training step.
 
     Returns
     -------
@@ -205,7 +214,7 @@ def conv_stack_train(x: np.ndarray, kernels: Sequence[np.ndarray], biases: Seque
         The last layer's output (as for :func:`conv_stack`) and the other layers'
         outputs ``(M, N, sum of C_i × T_i)``.
     """
-    out, acts, _ = _forward(x, kernels, biases, slope, threads, keep=True, time_major=time_major,
+    out, acts = _forward(x, kernels, biases, slope, threads, keep=True, time_major=time_major,
                             acts_buffer=acts_buffer)
     return out, acts
 

@@ -63,9 +63,7 @@ class CpuFusedEnsemble:
         self.n_members = int(np.shape(stacked[0])[0])
         n_conv = len(arch.conv_filters)
         w = [np.asarray(p, dtype=np.float32) for p in stacked]
-        # conv kernels (M, K, C_in, C_out) -> (M, C_out, K, C_in): each output channel's taps contiguous
-        self._kernels = [np.ascontiguousarray(w[2 * i].transpose(0, 3, 1, 2)) for i in range(n_conv)]
-        self._biases = [np.ascontiguousarray(w[2 * i + 1]) for i in range(n_conv)]
+        self._kernels, self._biases = conv_kernel.from_keras_layout(w[:2 * n_conv])
         t_last = conv_kernel.output_length(arch.n_pixels, n_conv, arch.kernel_size)
         c_last = arch.conv_filters[-1]
         dense = w[2 * n_conv]  # rows in Keras' Flatten order (t, c); the kernel returns (c, t)

@@ -28,8 +28,9 @@ class _SavedActivations:
     """Activations of forward passes waiting for their backward pass, by token.
 
     The activations (tens of MB per training step) stay in Python instead of
-    travelling through TensorFlow as tensors, and their arrays are reused by
-    the next step instead of being allocated afresh.
+    travelling through TensorFlow as tensors, and the array of the last
+    backward pass is offered to the next forward pass, which reuses it when
+    the shapes agree instead of allocating afresh.
     """
 
     #: Forward passes kept at most: a training step differentiates its forward pass before the next
@@ -39,12 +40,13 @@ class _SavedActivations:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._saved: dict[int, np.ndarray] = {}
-        self._spare: dict[tuple, np.ndarray] = {}
+        self._spare: np.ndarray | None = None
         self._tokens = itertools.count(1)
 
-    def spare(self, shape: tuple) -> np.ndarray | None:
+    def spare(self) -> np.ndarray | None:
         with self._lock:
-            return self._spare.pop(tuple(shape), None)
+            spare, self._spare = self._spare, None
+            return spare
 
     def put(self, acts: np.ndarray) -> int:
         with self._lock:
@@ -60,15 +62,10 @@ class _SavedActivations:
 
     def give_back(self, acts: np.ndarray) -> None:
         with self._lock:
-            self._spare[acts.shape] = acts
+            self._spare = acts
 
 
 _SAVED = _SavedActivations()
-
-
-def _kernel_layout(params: Sequence[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Keras-stacked ``(M, K, C_in, C_out)`` kernels and biases → the C kernel's ``(M, C_out, K, C_in)``."""
-    return [np.asarray(k).transpose(0, 3, 1, 2) for k in params[0::2]], list(params[1::2])
 
 
 def kernel_conv_layers(conv_params: Sequence[Any], x_spec: Any, arch: Architecture, training: bool) -> Any:
@@ -103,24 +100,21 @@ def kernel_conv_layers(conv_params: Sequence[Any], x_spec: Any, arch: Architectu
 
     if not training:
         def forward_only(x: np.ndarray, *params: np.ndarray) -> np.ndarray:
-            return conv_kernel.conv_stack(x, *_kernel_layout(params), slope, time_major=True)
+            return conv_kernel.conv_stack(x, *conv_kernel.from_keras_layout(params), slope, time_major=True)
 
         out = tf.numpy_function(forward_only, [x_spec, *conv_params], tf.float32, stateful=False)
         out.set_shape(out_shape)
         return out
 
-    act_len = sum(c * conv_kernel.output_length(arch.n_pixels, i + 1, arch.kernel_size)
-                  for i, c in enumerate(arch.conv_filters[:-1]))
-
     def forward(x: np.ndarray, *params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        spare = _SAVED.spare((n_members, x.shape[-2], act_len))
-        out, acts = conv_kernel.conv_stack_train(x, *_kernel_layout(params), slope, time_major=True,
-                                                 acts_buffer=spare)
+        kernels, biases = conv_kernel.from_keras_layout(params)
+        out, acts = conv_kernel.conv_stack_train(x, kernels, biases, slope, time_major=True,
+                                                 acts_buffer=_SAVED.spare())
         return out, np.int64(_SAVED.put(acts))
 
     def backward(x: np.ndarray, out: np.ndarray, token: np.ndarray, grad: np.ndarray,
                  *params: np.ndarray) -> list[np.ndarray]:
-        kernels, _ = _kernel_layout(params)
+        kernels, _ = conv_kernel.from_keras_layout(params)
         acts = _SAVED.take(token)
         grad_kernels, grad_biases = conv_kernel.conv_stack_backward(x, kernels, out, acts, grad, slope,
                                                                     time_major=True)

@@ -30,6 +30,7 @@ import numpy as np
 from raveview.core.errors import TrainingDataError
 from raveview.core.progress import Progress
 from raveview.ml.architecture import Architecture
+from raveview.ml.conv_kernel import output_length
 from raveview.ml.fused import stack_weights, stacked_forward, unstack_weights
 from raveview.ml.settings import MemberResult, TrainingSettings
 
@@ -209,7 +210,7 @@ class _Engine:
         tf, arch = self.tf, self.arch
         if arch.dropout <= 0:
             return None
-        t_last = arch.n_pixels - len(arch.conv_filters) * (arch.kernel_size - 1)
+        t_last = output_length(arch.n_pixels, len(arch.conv_filters), arch.kernel_size)
         c_last = arch.conv_filters[-1]
         seeds = tf.stack([self.seed_keys, tf.fill([self.n_members], counter)], axis=1)  # (M, 2)
         u = tf.map_fn(lambda s: tf.random.stateless_uniform((batch, t_last, c_last), seed=s),

@@ -178,14 +178,13 @@ def read_and_resample(paths: Sequence[str], min_coverage: float,
 
 
 def predict_chunk(bundle, spectra: list[Spectrum], keys: list[str], photometry, calibrated: bool,
-                  resampled: Resampled | None = None) -> tuple[pd.DataFrame, list[str], dict[str, str]]:
-    """Catalog rows for spectra already read (and maybe resampled); rows the model could not take become failures."""
-    from raveview.ml.predict import predict_resampled, resample_chunk
+                  resampled: Resampled) -> tuple[pd.DataFrame, list[str], dict[str, str]]:
+    """Catalog rows for spectra read and resampled by :func:`read_and_resample`; rows the model could
+    not take become failures."""
+    from raveview.ml.predict import predict_resampled
 
     if not spectra:
         return pd.DataFrame(), [], {}
-    if resampled is None:
-        resampled = resample_chunk(spectra, bundle.grid)
     frame = predict_resampled(bundle, spectra, resampled, photometry, calibrated)
     if len(frame) == len(keys):
         return frame, keys, {}
