@@ -17,7 +17,7 @@ setup(
         Extension(
             "raveview.ml._conv_stack",
             sources=["raveview/ml/_conv_stack.c"],
-            extra_compile_args=["-O3", "-Wno-psabi"] if GCC_LIKE else [],
+            extra_compile_args=["-O3", "-fno-math-errno", "-Wno-psabi"] if GCC_LIKE else [],
             optional=True,
         )
     ]

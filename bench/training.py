@@ -3,8 +3,9 @@
 Run ``python bench/training.py [--sizes 1 10 50 100] [--epochs 4]``. Uses random
 spectra and labels of the published shapes (3669 training, 235 validation
 spectra) and projects the wall time of a 100-member fit of 120 epochs. The
-vectorised engine is timed with its convolutions on the compiled CPU kernel
-(when built) and on TensorFlow's grouped convolutions (``--engines``).
+vectorised engine is timed on both of its engines (``--engines``): numpy on the
+compiled CPU kernel (when built; the CPU default) and TensorFlow's compiled step
+with grouped convolutions (the GPU engine).
 
 With ``--stops-from BUNDLE`` it also reads the epochs at which the members of a
 trained bundle stopped early, and prints how many member-epochs the vectorised
@@ -100,14 +101,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keras-members", type=int, default=1, help="members for the plain Keras baseline")
     parser.add_argument("--stops-from", metavar="BUNDLE", help="also report early stopping of a trained bundle")
     parser.add_argument("--engines", nargs="+", default=["cpu-kernel", "tensorflow"],
-                        choices=["cpu-kernel", "tensorflow"], help="convolution engines of the vectorised runs")
+                        choices=["cpu-kernel", "tensorflow"], help="engines of the vectorised runs")
     args = parser.parse_args(argv)
     from raveview.ml import conv_kernel
     from raveview.ml.architecture import Architecture
 
     engines = [e for e in args.engines if e != "cpu-kernel" or conv_kernel.available()]
     if len(engines) < len(args.engines):
-        print("the compiled CPU kernel is not built: timing TensorFlow's convolutions only")
+        print("the compiled CPU kernel is not built: timing TensorFlow's engine only")
 
     arch = Architecture()
     train, val = _data(arch, N_TRAIN, 0), _data(arch, N_VAL, 1)

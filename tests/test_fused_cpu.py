@@ -26,6 +26,9 @@ def test_kernel_is_built_wherever_a_compiler_is():
     if _compiler() is None:
         pytest.skip("no C compiler on this machine: the TensorFlow engine is used instead")
     assert conv_kernel.available()
+    assert conv_kernel.kernel_sets()[-1] == "base"
+    with pytest.raises(ModelError, match="cannot run the 'avx1024' kernels"):
+        conv_kernel.use_kernel_set("avx1024")
 
 
 def _models(arch: Architecture, n: int, seed: int = 0):
@@ -39,6 +42,19 @@ def _models(arch: Architecture, n: int, seed: int = 0):
 def _keras(models, arch, x_spec, x_phot):
     inputs = [x_spec[..., None]] + ([x_phot[..., None]] if arch.with_photometry else [])
     return np.stack([np.asarray(m(inputs, training=False)) for m in models])
+
+
+def _numpy_conv(x_spec, kernels, biases, slope):
+    """The convolution layers as written in the Keras documentation: (M, N, T_last, C_last)."""
+    out = []
+    for m in range(len(kernels[0])):
+        h = x_spec[..., None].astype(np.float64)
+        for w, b in zip(kernels, biases):
+            k, t_out = w.shape[1], h.shape[1] - w.shape[1] + 1
+            h = sum(h[:, t:t + t_out, :] @ w[m, t] for t in range(k)) + b[m]
+            h = np.where(h > 0, h, slope * h)
+        out.append(h)
+    return np.stack(out)
 
 
 def _inputs(arch: Architecture, n: int, seed: int = 0):
@@ -83,20 +99,48 @@ def test_conv_stack_is_the_same_on_one_thread_and_many():
 
     arch = Architecture(n_pixels=200)
     stacked = stack_weights([m.get_weights() for m in _models(arch, 5)])
-    kernels = [stacked[2 * i].transpose(0, 3, 1, 2) for i in range(3)]
-    biases = [stacked[2 * i + 1] for i in range(3)]
+    kernels, biases = conv_kernel.split_conv_params(stacked[:6])
     x_spec, _ = _inputs(arch, 6)
     one = conv_kernel.conv_stack(x_spec, kernels, biases, 0.3, threads=1)
     many = conv_kernel.conv_stack(x_spec, kernels, biases, 0.3, threads=3)
-    assert one.shape == (5, 6, 2, conv_kernel.output_length(200, 3, 10))
+    assert one.shape == (5, 6, conv_kernel.output_length(200, 3, 10), 2)
     np.testing.assert_array_equal(one, many)
     # LeakyReLU was applied: negative outputs are 0.3 times what they would be, so some are negative but small
     assert (one < 0).any() and (one > 0).any()
 
 
+@pytest.fixture(params=["avx512", "avx2", "base"])
+def kernel_set(request):
+    """Run a test on each instruction-set variant of the kernel this CPU runs."""
+    if not conv_kernel.available():
+        pytest.skip("the C kernel was not built (no C compiler when raveview was installed)")
+    sets = conv_kernel.kernel_sets()
+    if request.param not in sets:
+        pytest.skip(f"this CPU does not run the {request.param} kernels")
+    conv_kernel.use_kernel_set(request.param)
+    yield request.param
+    conv_kernel.use_kernel_set(sets[0])
+
+
+def test_every_kernel_set_gives_the_published_network(kernel_set):
+    # 21 spectra: one full block of 16 and a partial one; the first dense layer in the kernel against numpy
+    arch = Architecture()
+    models = _models(arch, 2, seed=5)
+    x_spec, x_phot = _inputs(arch, 21, seed=6)
+    from raveview.ml.fused import stack_weights
+
+    stacked = stack_weights([m.get_weights() for m in models])
+    kernels, biases = conv_kernel.split_conv_params(stacked[:6])
+    conv = conv_kernel.conv_stack(x_spec, kernels, biases, 0.3)
+    np.testing.assert_allclose(conv, _numpy_conv(x_spec, kernels, biases, 0.3), rtol=1e-5, atol=1e-5)
+    dense = conv_kernel.conv_stack(x_spec, kernels, biases, 0.3, dense=(stacked[6], stacked[7]))
+    pre = np.einsum("mnf,mfo->mno", conv.reshape(2, 21, -1), stacked[6]) + stacked[7][:, None, :]
+    np.testing.assert_allclose(dense, np.maximum(pre, 0.3 * pre), rtol=1e-5, atol=1e-5)
+
+
 @needs_kernel
 def test_conv_stack_rejects_spectra_too_short_for_the_convolutions():
-    kernels = [np.zeros((1, 2, 10, 1), np.float32), np.zeros((1, 1, 10, 2), np.float32)]
+    kernels = [np.zeros((1, 10, 1, 2), np.float32), np.zeros((1, 10, 2, 1), np.float32)]
     biases = [np.zeros((1, 2), np.float32), np.zeros((1, 1), np.float32)]
     with pytest.raises(ModelError, match="too short"):
         conv_kernel.conv_stack(np.ones((2, 15), np.float32), kernels, biases, 0.3)
@@ -127,37 +171,46 @@ def test_cpu_threads_follow_omp_num_threads(monkeypatch):
 
 
 @needs_kernel
-@pytest.mark.parametrize("filters, n_pixels, kernel_size", [((8, 4, 2), 912, 10), ((3, 5, 1), 120, 10),
-                                                            ((16, 7), 70, 10), ((4, 2), 50, 7)])
-def test_kernel_gradients_equal_tensorflow_gradients(filters, n_pixels, kernel_size):
-    # the training step's gradients: per-member spectra, every layer's kernel and bias
+@pytest.mark.parametrize("filters, n_pixels, kernel_size, photometry, dropout",
+                         [((8, 4, 2), 912, 10, True, 0.2), ((3, 5, 1), 120, 10, True, 0.0),
+                          ((16, 7), 70, 10, False, 0.5), ((4, 2), 50, 7, True, 0.2)])
+def test_kernel_engine_gradients_equal_tensorflow_gradients(filters, n_pixels, kernel_size, photometry, dropout,
+                                                            kernel_set):
+    # the whole training step's gradients (convolutions, dropout, dense layers) of the numpy engine against
+    # TensorFlow's, per-member batches; on every kernel set, whose tap groups leave different remainders
     import tensorflow as tf
 
     from raveview.ml.fused import stack_weights, stacked_forward
-    from raveview.ml.kernel_ops import kernel_conv_layers
+    from raveview.ml.kernel_training import KernelEngine
+    from raveview.ml.settings import TrainingSettings
+    from raveview.ml.vectorized import _State
 
-    arch = Architecture(n_pixels=n_pixels, conv_filters=filters, kernel_size=kernel_size, dropout=0.0)
-    params = [tf.Variable(w) for w in stack_weights([m.get_weights() for m in _models(arch, 3)])]
+    arch = Architecture(n_pixels=n_pixels, conv_filters=filters, kernel_size=kernel_size, dropout=dropout,
+                        with_photometry=photometry)
+    stacked = stack_weights([m.get_weights() for m in _models(arch, 3)])
     rng = np.random.default_rng(8)
-    x_spec = tf.constant(rng.uniform(0.2, 1.1, (3, 5, n_pixels)).astype(np.float32))
-    x_phot = tf.constant(rng.uniform(0, 1, (3, 5, arch.n_photometry)).astype(np.float32))
-    y = tf.constant(rng.uniform(0, 1, (3, 5, arch.n_labels)).astype(np.float32))
+    x_spec, x_phot = _inputs(arch, 20, seed=9)
+    y = rng.uniform(0, 1, (20, arch.n_labels)).astype(np.float32)
+    data = (x_spec, x_phot if photometry else None, y, x_spec, x_phot if photometry else None, y)
+    seeds = [11, 12, 13]
+    engine = KernelEngine(_State(stacked, 3), np.arange(3), arch, TrainingSettings(), data, seeds)
+    idx = np.stack([rng.permutation(20)[:17] for _ in range(3)])  # 17 spectra: a block of 16 and one more
+    losses, got = engine.gradients(idx, counter=4)
 
-    def gradients(conv_layers):
-        with tf.GradientTape() as tape:
-            pred = stacked_forward(params, x_spec, x_phot, arch, conv_layers=conv_layers)
-            loss = tf.reduce_sum(tf.square(pred - y))
-        return [g.numpy() for g in tape.gradient(loss, params)]
-
-    want = gradients(None)
-    got = gradients(lambda p, x: kernel_conv_layers(p, x, arch, training=True))
+    params = [tf.Variable(w) for w in stacked]
+    keep = None
+    if dropout:
+        t_last = conv_kernel.output_length(n_pixels, len(filters), kernel_size)
+        masks = conv_kernel.dropout_masks([s % (2**31 - 1) for s in seeds], 4, (17, t_last, filters[-1]), dropout)
+        keep = tf.constant((masks > 0).astype(np.float32))
+    with tf.GradientTape() as tape:
+        pred = stacked_forward(params, tf.constant(x_spec[idx]), tf.constant(x_phot[idx]) if photometry else None,
+                               arch, keep)
+        member_losses = tf.reduce_mean(tf.square(pred - y[idx]), axis=(1, 2))
+        total = tf.reduce_sum(member_losses)
+    want = [g.numpy() for g in tape.gradient(total, params)]
+    np.testing.assert_allclose(losses, member_losses.numpy(), rtol=1e-5)
     assert len(got) == len(want)
     for g, w in zip(got, want):
-        assert np.abs(w).max() > 0
+        assert g.shape == w.shape and np.abs(w).max() > 0
         np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5 * np.abs(w).max())
-    # the forward-only op (validation passes, shared spectra) gives the outputs of the TensorFlow path
-    shared = x_spec[0]
-    np.testing.assert_allclose(
-        stacked_forward(params, shared, x_phot[0], arch,
-                        conv_layers=lambda p, x: kernel_conv_layers(p, x, arch, training=False)).numpy(),
-        stacked_forward(params, shared, x_phot[0], arch).numpy(), rtol=1e-5, atol=1e-5)

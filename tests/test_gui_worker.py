@@ -15,13 +15,21 @@ from gui_helpers import isolated_settings, no_leaked_threads  # noqa: F401 (auto
 from raveview.gui.worker import Job, JobRunner
 
 
-def cpu_batch(chunks: int, size: int = 120_000):
-    """A real CPU-bound batch in chunks, yielding Progress (like iter_predict)."""
+def cpu_batch(chunks: int, size: int = 120_000, min_chunk_seconds: float = 0.0):
+    """A real CPU-bound batch in chunks, yielding Progress (like iter_predict).
+
+    A chunk repeats its work until it has taken ``min_chunk_seconds``, so that a batch
+    lasts as long on a fast CPU as on a slow one.
+    """
     rng = np.random.default_rng(0)
     total = 0.0
     for i in range(chunks):
-        x = rng.normal(size=size)
-        total += float(np.sort(x)[size // 2]) + sum(float(v) for v in x[:2000])  # numpy + pure Python work
+        start = time.perf_counter()
+        while True:
+            x = rng.normal(size=size)
+            total += float(np.sort(x)[size // 2]) + sum(float(v) for v in x[:2000])  # numpy + pure Python work
+            if time.perf_counter() - start >= min_chunk_seconds:
+                break
         yield Progress(i + 1, chunks, f"chunk {i + 1}", payload=total)
     return total
 
@@ -68,7 +76,7 @@ def runner():
 
 def test_event_loop_latency_stays_low_during_a_batch(qtbot, runner):
     sink = Collector()
-    job = _wire(Job(cpu_batch, 60), sink)
+    job = _wire(Job(cpu_batch, 60, min_chunk_seconds=0.015), sink)  # about 1 s of GIL-holding work
     gaps: list[float] = []
     clock = QElapsedTimer()
     clock.start()

@@ -102,7 +102,7 @@ def _leaky(x: Any, slope: float) -> Any:
 
 
 def stacked_forward(params: Sequence[Any], x_spec: Any, x_phot: Any, arch: Architecture,
-                    dropout_keep: Any = None, conv_layers: Any = None) -> Any:
+                    dropout_keep: Any = None) -> Any:
     """The network of all members at once (TensorFlow ops; call inside a ``tf.function``).
 
     Parameters
@@ -118,10 +118,6 @@ def stacked_forward(params: Sequence[Any], x_spec: Any, x_phot: Any, arch: Archi
     dropout_keep
         ``None`` for inference, else a ``{0, 1}`` float mask of shape
         ``(M, N, T_last, C_last)`` applied (scaled by ``1 / (1 - rate)``) after the last convolution.
-    conv_layers
-        ``None`` for TensorFlow's convolutions, or a function ``(conv_params, x_spec) ->
-        (M, N, T_last, C_last)`` that computes the convolution layers another way (the
-        compiled kernel: :func:`raveview.ml.kernel_ops.kernel_conv_layers`).
 
     Returns
     -------
@@ -133,21 +129,18 @@ def stacked_forward(params: Sequence[Any], x_spec: Any, x_phot: Any, arch: Archi
     n_conv = len(arch.conv_filters)
     n_members = params[0].shape[0]
     slope = float(arch.leaky_slope)
-    if conv_layers is not None:
-        h = conv_layers(params[:2 * n_conv], x_spec)
+    if x_spec.shape.rank == 2:
+        h = x_spec[:, :, None]  # (N, T, 1): one ordinary convolution with M * C_out filters
     else:
-        if x_spec.shape.rank == 2:
-            h = x_spec[:, :, None]  # (N, T, 1): one ordinary convolution with M * C_out filters
-        else:
-            h = tf.transpose(x_spec, (1, 2, 0))  # (N, T, M): M groups of one channel
-        for i in range(n_conv):
-            kernel, bias = params[2 * i], params[2 * i + 1]
-            k_size, c_in, c_out = kernel.shape[1], kernel.shape[2], kernel.shape[3]
-            filters = tf.reshape(tf.transpose(kernel, (1, 2, 0, 3)), (k_size, c_in, n_members * c_out))
-            h = tf.nn.conv1d(h, filters, stride=1, padding="VALID") + tf.reshape(bias, (-1,))
-            h = _leaky(h, slope)
-        t_last = h.shape[1]
-        h = tf.transpose(tf.reshape(h, (-1, t_last, n_members, arch.conv_filters[-1])), (2, 0, 1, 3))
+        h = tf.transpose(x_spec, (1, 2, 0))  # (N, T, M): M groups of one channel
+    for i in range(n_conv):
+        kernel, bias = params[2 * i], params[2 * i + 1]
+        k_size, c_in, c_out = kernel.shape[1], kernel.shape[2], kernel.shape[3]
+        filters = tf.reshape(tf.transpose(kernel, (1, 2, 0, 3)), (k_size, c_in, n_members * c_out))
+        h = tf.nn.conv1d(h, filters, stride=1, padding="VALID") + tf.reshape(bias, (-1,))
+        h = _leaky(h, slope)
+    t_last = h.shape[1]
+    h = tf.transpose(tf.reshape(h, (-1, t_last, n_members, arch.conv_filters[-1])), (2, 0, 1, 3))
     t_last, c_last = h.shape[2], h.shape[3]  # h: (M, N, T_last, C_last)
     if dropout_keep is not None:
         h = h * dropout_keep * (1.0 / (1.0 - arch.dropout))

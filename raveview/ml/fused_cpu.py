@@ -2,8 +2,8 @@
 
 :class:`CpuFusedEnsemble` evaluates the same stacked network as
 :class:`raveview.ml.fused.FusedEnsemble`, with the convolutions (88 % of the
-arithmetic) done by :mod:`raveview.ml.conv_kernel` and the dense layers as
-batched matrix products in numpy (BLAS). It needs no TensorFlow at all.
+arithmetic) and the first dense layer (10 %) done by :mod:`raveview.ml.conv_kernel`,
+and the small dense layers after it as batched matrix products in numpy (BLAS). It needs no TensorFlow at all.
 
 :func:`make_fused` picks the engine: this one on a CPU when the kernel was
 built, TensorFlow's (:class:`~raveview.ml.fused.FusedEnsemble`) on a GPU or
@@ -63,16 +63,14 @@ class CpuFusedEnsemble:
         self.n_members = int(np.shape(stacked[0])[0])
         n_conv = len(arch.conv_filters)
         w = [np.asarray(p, dtype=np.float32) for p in stacked]
-        self._kernels, self._biases = conv_kernel.from_keras_layout(w[:2 * n_conv])
+        self._kernels, self._biases = conv_kernel.split_conv_params(w[:2 * n_conv])
         t_last = conv_kernel.output_length(arch.n_pixels, n_conv, arch.kernel_size)
         c_last = arch.conv_filters[-1]
-        dense = w[2 * n_conv]  # rows in Keras' Flatten order (t, c); the kernel returns (c, t)
-        if dense.shape[1] != t_last * c_last:
-            raise ModelError(f"the first dense layer has {dense.shape[1]} inputs, the convolutions give "
+        if w[2 * n_conv].shape[1] != t_last * c_last:
+            raise ModelError(f"the first dense layer has {w[2 * n_conv].shape[1]} inputs, the convolutions give "
                              f"{t_last} x {c_last}")
-        dense = dense.reshape(self.n_members, t_last, c_last, -1).transpose(0, 2, 1, 3)
-        self._dense = [np.ascontiguousarray(dense.reshape(self.n_members, t_last * c_last, -1))]
-        self._dense += [np.ascontiguousarray(p) for p in w[2 * n_conv + 1:]]
+        self._first_dense = (np.ascontiguousarray(w[2 * n_conv]), np.ascontiguousarray(w[2 * n_conv + 1]))
+        self._dense = [np.ascontiguousarray(p) for p in w[2 * n_conv + 2:]]
 
     @classmethod
     def from_models(cls, models: Sequence[Any], threads: int | None = None) -> "CpuFusedEnsemble":
@@ -96,13 +94,12 @@ class CpuFusedEnsemble:
 
     def _forward(self, x_spec: np.ndarray, x_phot: np.ndarray | None) -> np.ndarray:
         slope = float(self.arch.leaky_slope)
-        h = conv_kernel.conv_stack(x_spec, self._kernels, self._biases, slope, self.threads)
-        h = h.reshape(self.n_members, len(x_spec), -1)
+        # the convolutions and the first dense layer (with its LeakyReLU) in the kernel: (M, N, units)
+        h = conv_kernel.conv_stack(x_spec, self._kernels, self._biases, slope, self.threads, dense=self._first_dense)
         d = self._dense
-        h = _leaky(np.matmul(h, d[0]) + d[1][:, None, :], slope)
-        j = 2
+        j = 0
         if self.arch.with_photometry:
-            p = _leaky(np.matmul(x_phot[None], d[j]) + d[j + 1][:, None, :], slope)
+            p = _leaky(np.matmul(x_phot[None], d[0]) + d[1][:, None, :], slope)
             h = np.concatenate([h, p], axis=-1)
             j += 2
         h = _leaky(np.matmul(h, d[j]) + d[j + 1][:, None, :], slope)

@@ -11,6 +11,11 @@ weights of all members are stacked along a leading member axis (see
 member that has stopped keeps its weights and optimizer state (its update is
 masked). Validation losses of all members come from one fused pass per epoch.
 
+Two engines compute the steps, with the same results to float32 rounding: on a
+CPU with the compiled kernel, :class:`raveview.ml.kernel_training.KernelEngine`
+(numpy and the kernel, no TensorFlow); otherwise (a GPU, no C compiler at
+install time, or ``conv_engine="tensorflow"``) a compiled TensorFlow step.
+
 Use :func:`train_members`; it is a generator yielding a
 :class:`~raveview.core.progress.Progress` per epoch (each yield is a
 cancellation point) and finally one whose payload is the list of
@@ -19,7 +24,6 @@ cancellation point) and finally one whose payload is the list of
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -164,13 +168,13 @@ def _fingerprint(seeds, arch, settings, n_train, n_val, shuffle, y_tr) -> str:
 
 
 def _use_kernel(conv_engine: str, jit_compile: bool) -> bool:
-    """Whether the compiled CPU kernel computes the convolutions (see ``train_members(conv_engine=...)``)."""
+    """Whether the numpy engine on the compiled CPU kernel trains (see ``train_members(conv_engine=...)``)."""
     from raveview.ml.fused_cpu import choose_backend
 
     if conv_engine == "auto" and jit_compile:
-        return False  # XLA cannot compile the kernel's Python op
+        return False  # XLA compiles the TensorFlow step
     if conv_engine == "cpu-kernel" and jit_compile:
-        raise TrainingDataError("the compiled CPU kernel cannot run under XLA: use jit_compile=False")
+        raise TrainingDataError("the compiled CPU kernel's engine is not XLA: use jit_compile=False")
     return choose_backend(conv_engine) == "cpu-kernel"
 
 
@@ -178,7 +182,7 @@ class _Engine:
     """The compiled training step and validation pass over stacked TensorFlow variables."""
 
     def __init__(self, state: _State, rows: np.ndarray, arch: Architecture, settings: TrainingSettings,
-                 data: tuple, seeds: Sequence[int], jit_compile: bool, use_kernel: bool = False) -> None:
+                 data: tuple, seeds: Sequence[int], jit_compile: bool) -> None:
         import tensorflow as tf
 
         x_spec, x_phot, y, x_spec_val, x_phot_val, y_val = data
@@ -195,12 +199,6 @@ class _Engine:
         self.val = (tf.constant(x_spec_val), tf.constant(x_phot_val) if x_phot_val is not None else None, tf.constant(y_val))
         member_seeds = np.asarray(seeds, dtype=np.int64)[self.rows]
         self.seed_keys = tf.constant(member_seeds % (2**31 - 1), dtype=tf.int64)
-        self._conv_train = self._conv_val = None
-        if use_kernel:
-            from raveview.ml.kernel_ops import kernel_conv_layers
-
-            self._conv_train = functools.partial(kernel_conv_layers, arch=arch, training=True)
-            self._conv_val = functools.partial(kernel_conv_layers, arch=arch, training=False)
         self._step = tf.function(self._train_step, jit_compile=jit_compile, autograph=False,
                                  reduce_retracing=True)
         self._val = tf.function(self._val_loss, autograph=False)
@@ -224,7 +222,7 @@ class _Engine:
         xp = tf.gather(self.x_phot, idx) if self.x_phot is not None else None
         keep = self._dropout_keep(tf.shape(idx)[1] if idx.shape[1] is None else idx.shape[1], counter)
         with tf.GradientTape() as tape:
-            pred = stacked_forward(self.params, xs, xp, self.arch, keep, conv_layers=self._conv_train)
+            pred = stacked_forward(self.params, xs, xp, self.arch, keep)
             losses = tf.reduce_mean(tf.square(pred - y), axis=(1, 2))
             total = tf.reduce_sum(losses)
         grads = tape.gradient(total, self.params)
@@ -246,7 +244,7 @@ class _Engine:
     def _val_loss(self) -> Any:
         tf = self.tf
         xs, xp, y = self.val
-        pred = stacked_forward(self.params, xs, xp, self.arch, conv_layers=self._conv_val)
+        pred = stacked_forward(self.params, xs, xp, self.arch)
         return tf.reduce_mean(tf.square(pred - y[None]), axis=(1, 2))
 
     def train_epoch(self, perms: np.ndarray) -> np.ndarray:
@@ -276,6 +274,16 @@ class _Engine:
             for full, var in zip(target, source):
                 full[self.rows] = var.numpy()
         state.steps[self.rows] = self.steps.numpy()
+
+
+def _make_engine(state: _State, rows: np.ndarray, arch: Architecture, settings: TrainingSettings, data: tuple,
+                 seeds: Sequence[int], jit_compile: bool, use_kernel: bool):
+    """The engine that trains members ``rows``: numpy on the compiled kernel, or TensorFlow."""
+    if use_kernel:
+        from raveview.ml.kernel_training import KernelEngine
+
+        return KernelEngine(state, rows, arch, settings, data, seeds)
+    return _Engine(state, rows, arch, settings, data, seeds, jit_compile)
 
 
 def train_members(
@@ -334,7 +342,7 @@ def train_members(
         0 never compacts. The results do not depend on it (each member's
         batches, dropout masks and updates are its own).
     conv_engine
-        Who computes the convolutions and their gradients: ``"auto"`` (the
+        Who computes the training steps: ``"auto"`` (the numpy engine on the
         compiled CPU kernel when it was built, TensorFlow sees no GPU and
         ``jit_compile`` is off), ``"cpu-kernel"`` or ``"tensorflow"``. The
         results agree to float32 rounding.
@@ -369,14 +377,14 @@ def train_members(
     n_train = len(x_spec_tr)
     engine = None
     if state.running.any():
-        engine = _Engine(state, np.flatnonzero(state.running), arch, settings, data, seeds, jit_compile, use_kernel)
+        engine = _make_engine(state, np.flatnonzero(state.running), arch, settings, data, seeds, jit_compile, use_kernel)
         engine.steps_done = state.epoch * -(-n_train // settings.batch_size)
     while state.epoch < settings.max_epochs and state.running.any():
         if state.running.sum() <= compact_below * engine.n_members:
             engine.export(state)
             steps_done = engine.steps_done
-            engine = _Engine(state, np.flatnonzero(state.running), arch, settings, data, seeds, jit_compile,
-                             use_kernel)
+            engine = _make_engine(state, np.flatnonzero(state.running), arch, settings, data, seeds, jit_compile,
+                                  use_kernel)
             engine.steps_done = steps_done
         engine.set_running(state.running)
         perms = np.stack([_permutation(seeds[m], state.epoch, n_train, shuffle) for m in engine.rows])
