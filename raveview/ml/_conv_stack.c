@@ -248,51 +248,38 @@ struct kernel_set {
     bgrad_fn *bgrad;
 };
 
-/* The blocks of a set for 32 registers (AVX-512): about 24 accumulators each */
-#define WIDE_SET(SET, ATTR, VT, IT, W)                                                             \
-    CONV_GROUP(SET, ATTR, VT, IT, W, 8, 3)                                                         \
-    CONV_GROUP(SET, ATTR, VT, IT, W, 4, 6)                                                         \
-    CONV_GROUP(SET, ATTR, VT, IT, W, 2, 12)                                                        \
-    CONV_GROUP(SET, ATTR, VT, IT, W, 1, 12)                                                        \
-    WGRAD_GROUP(SET, ATTR, VT, W, 4, 5)                                                            \
+/*
+ * A kernel set: the register blocks for vectors of W floats. Convolutions in groups of 8, 4, 2 and
+ * 1 output channels over P8, P4, P2 and P1 output pixels; weight gradients of 4 channels over T4
+ * taps (and of 1 channel over 5 taps), with single-tap remainders; dense units in groups of D, 4
+ * and 1 (T4 and D must not be 1, resp. 4 or 1: each block is defined once).
+ */
+#define KERNEL_SET(SET, ATTR, VT, IT, W, P8, P4, P2, P1, T4, D)                                     \
+    CONV_GROUP(SET, ATTR, VT, IT, W, 8, P8)                                                        \
+    CONV_GROUP(SET, ATTR, VT, IT, W, 4, P4)                                                        \
+    CONV_GROUP(SET, ATTR, VT, IT, W, 2, P2)                                                        \
+    CONV_GROUP(SET, ATTR, VT, IT, W, 1, P1)                                                        \
+    WGRAD_GROUP(SET, ATTR, VT, W, 4, T4)                                                           \
     WGRAD_GROUP(SET, ATTR, VT, W, 4, 1)                                                            \
     WGRAD_GROUP(SET, ATTR, VT, W, 1, 5)                                                            \
     WGRAD_GROUP(SET, ATTR, VT, W, 1, 1)                                                            \
-    DENSE_GROUP(SET, ATTR, VT, IT, W, 16)                                                          \
+    DENSE_GROUP(SET, ATTR, VT, IT, W, D)                                                           \
     DENSE_GROUP(SET, ATTR, VT, IT, W, 4)                                                           \
     DENSE_GROUP(SET, ATTR, VT, IT, W, 1)                                                           \
     BIAS_GRAD(SET, ATTR, VT, W)                                                                    \
     static const struct kernel_set SET##_set = {                                                   \
         #SET, {8, 4, 2, 1}, {conv_##SET##_g8, conv_##SET##_g4, conv_##SET##_g2, conv_##SET##_g1},  \
-        wgrad_##SET##_g4_t5, wgrad_##SET##_g4_t1, wgrad_##SET##_g1_t5, wgrad_##SET##_g1_t1, 5, 5,  \
-        {16, 4, 1}, {dense_##SET##_g16, dense_##SET##_g4, dense_##SET##_g1}, bgrad_##SET,          \
-    };
-
-/* ... and for 16 registers (AVX2, SSE, NEON): about 8 accumulators each */
-#define NARROW_SET(SET, ATTR, VT, IT, W)                                                           \
-    CONV_GROUP(SET, ATTR, VT, IT, W, 8, 1)                                                         \
-    CONV_GROUP(SET, ATTR, VT, IT, W, 4, 2)                                                         \
-    CONV_GROUP(SET, ATTR, VT, IT, W, 2, 4)                                                         \
-    CONV_GROUP(SET, ATTR, VT, IT, W, 1, 8)                                                         \
-    WGRAD_GROUP(SET, ATTR, VT, W, 4, 2)                                                            \
-    WGRAD_GROUP(SET, ATTR, VT, W, 4, 1)                                                            \
-    WGRAD_GROUP(SET, ATTR, VT, W, 1, 5)                                                            \
-    WGRAD_GROUP(SET, ATTR, VT, W, 1, 1)                                                            \
-    DENSE_GROUP(SET, ATTR, VT, IT, W, 8)                                                           \
-    DENSE_GROUP(SET, ATTR, VT, IT, W, 4)                                                           \
-    DENSE_GROUP(SET, ATTR, VT, IT, W, 1)                                                           \
-    BIAS_GRAD(SET, ATTR, VT, W)                                                                    \
-    static const struct kernel_set SET##_set = {                                                   \
-        #SET, {8, 4, 2, 1}, {conv_##SET##_g8, conv_##SET##_g4, conv_##SET##_g2, conv_##SET##_g1},  \
-        wgrad_##SET##_g4_t2, wgrad_##SET##_g4_t1, wgrad_##SET##_g1_t5, wgrad_##SET##_g1_t1, 2, 5,  \
-        {8, 4, 1}, {dense_##SET##_g8, dense_##SET##_g4, dense_##SET##_g1}, bgrad_##SET,            \
+        wgrad_##SET##_g4_t##T4, wgrad_##SET##_g4_t1, wgrad_##SET##_g1_t5, wgrad_##SET##_g1_t1, T4, 5, \
+        {D, 4, 1}, {dense_##SET##_g##D, dense_##SET##_g4, dense_##SET##_g1}, bgrad_##SET,          \
     };
 
 #if X86_DISPATCH
-WIDE_SET(avx512, ATTR_V4, v16, i16, 16)
-NARROW_SET(avx2, ATTR_V3, v8, i8, 8)
+/* 32 registers (AVX-512): about 24 accumulators a block */
+KERNEL_SET(avx512, ATTR_V4, v16, i16, 16, 3, 6, 12, 12, 5, 16)
+/* 16 registers (AVX2, SSE, NEON): about 8 accumulators a block */
+KERNEL_SET(avx2, ATTR_V3, v8, i8, 8, 1, 2, 4, 8, 2, 8)
 #endif
-NARROW_SET(base, ATTR_BASE, v4, i4, 4) /* SSE2 on x86-64, NEON on 64-bit ARM */
+KERNEL_SET(base, ATTR_BASE, v4, i4, 4, 1, 2, 4, 8, 2, 8) /* SSE2 on x86-64, NEON on 64-bit ARM */
 
 /* The sets this CPU can run, best first. */
 static const struct kernel_set *usable[3];
