@@ -189,3 +189,55 @@ def test_kernel_and_tensorflow_convolutions_train_the_same_members():
         next(train_members(*args, conv_engine="cpu-kernel", jit_compile=True))
     with pytest.raises(Exception, match="unknown"):
         next(train_members(*args, conv_engine="gpu-please"))
+
+
+@pytest.mark.slow
+def test_20_member_ensemble_scatter_equals_the_keras_ensemble_within_noise():
+    # 20 members trained at once against 20 members trained one by one with Keras fit (each from its own
+    # Glorot draw, with Adam's state reset); the test scatter of the ensemble mean per label must agree
+    # within 3 times its noise (the member-to-member spread of the members' scatter over sqrt(20))
+    import keras
+    from ml_helpers import synthetic_set
+
+    from raveview.ml.fused_cpu import make_fused
+
+    _, x_spec, _, x_phot, y = synthetic_set(500, seed=11)
+    x_spec = np.ascontiguousarray(x_spec[:, ::3])  # a third of the pixels keeps the Keras half of the test short
+    y = ((y - y.min(0)) / np.ptp(y, 0)).astype(np.float32)
+    x_phot = ((x_phot - x_phot.min(0)) / np.ptp(x_phot, 0)).astype(np.float32)
+    tr, te = slice(0, 400), slice(400, 500)
+    arch = Architecture(n_pixels=x_spec.shape[1])
+    settings = TrainingSettings(max_epochs=20, batch_size=32, learning_rate=3e-3)
+    seeds = list(range(20))
+    _, vectorised = _run(train_members(x_spec[tr], x_phot[tr], y[tr], x_spec[te], x_phot[te], y[te], seeds, arch,
+                                       settings))
+    model = build_model(arch, seed=0)
+    model.compile(optimizer=keras.optimizers.Adam(settings.learning_rate), loss="mse")
+    model.optimizer.build(model.trainable_variables)
+    state = [v for v in model.optimizer.variables if "learning_rate" not in v.path]  # moments and step count
+    one_by_one = []
+    for seed in seeds:  # one compiled model re-initialised per member: tracing 20 models would take longer
+        keras.utils.set_random_seed(seed)
+        model.set_weights(glorot_weights(arch, 1000 + seed))
+        for v in state:
+            v.assign(np.zeros(v.shape, v.dtype))
+        model.fit([x_spec[tr, :, None], x_phot[tr, :, None]], y[tr], batch_size=settings.batch_size,
+                  epochs=settings.max_epochs, verbose=0)
+        one_by_one.append(model.get_weights())
+
+    def scatter(weights):
+        members = []
+        for w in weights:
+            members.append(build_model(arch))
+            members[-1].set_weights(w)
+        pred = make_fused(members).predict(x_spec[te], x_phot[te])  # (M, N, labels)
+        return np.std(pred.mean(0) - y[te], axis=0), np.std(pred - y[te][None], axis=1)
+
+    sigma_vec, _ = scatter([r.weights for r in vectorised])
+    sigma_keras, member_sigma = scatter(one_by_one)
+    noise = member_sigma.std(0) / np.sqrt(len(seeds))
+    assert np.all(np.abs(sigma_vec - sigma_keras) < 3 * noise), (sigma_vec, sigma_keras, noise)
+    learnable = slice(0, 4)  # Teff, log g, [M/H], [Fe/H] shape the lines; the other labels are noise here
+    assert np.all(sigma_keras[learnable] < 0.7 * y[te].std(0)[learnable])
+    assert np.all(sigma_vec[learnable] < 0.7 * y[te].std(0)[learnable])
+    assert len({round(float(s), 6) for s in member_sigma[:, 0]}) == len(seeds)  # the members differ
