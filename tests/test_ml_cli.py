@@ -61,3 +61,26 @@ def test_train_show_predict(tmp_path, capsys):
     assert (cat["model_id"] == bundle.id).all()
     assert provenance["model_sha256"] == resumed.sha256
     assert np.isfinite(cat["teff"]).all()
+
+
+@pytest.mark.slow
+def test_train_on_a_local_dask_cluster_writes_the_members_of_one_process(tmp_path, capsys):
+    import keras
+
+    ids, x_spec, phot, _, y = synthetic_set(60, seed=4)
+    write_matrix(tmp_path / "spectra.fits", DEFAULT_GRID.wavelength, x_spec, ids={"rave_obs_id": list(ids)})
+    labels_frame(ids, y).to_csv(tmp_path / "labels.csv", index=False)
+    phot.to_csv(tmp_path / "photometry.csv", index=False)
+    common = ["train", "--spectra", str(tmp_path / "spectra.fits"), "--labels", str(tmp_path / "labels.csv"),
+              "--photometry", str(tmp_path / "photometry.csv"), "--members", "4", "--max-epochs", "3"]
+    assert main(common + ["--out", str(tmp_path / "here")]) == 0
+    assert main(common + ["--out", str(tmp_path / "cluster"), "--workers", "2"]) == 0
+    assert "4 of 4 members running (2 groups)" in capsys.readouterr().err
+    here, cluster = ModelBundle.load(tmp_path / "here"), ModelBundle.load(tmp_path / "cluster")
+    for a, b in zip(here.manifest["ensembles"]["photometry"]["members"],
+                    cluster.manifest["ensembles"]["photometry"]["members"]):
+        assert a["seed"] == b["seed"] and a["epochs"] == b["epochs"]
+        wa = keras.models.load_model(tmp_path / "here" / a["file"], compile=False).get_weights()
+        wb = keras.models.load_model(tmp_path / "cluster" / b["file"], compile=False).get_weights()
+        for x, z in zip(wa, wb):
+            np.testing.assert_allclose(x, z, atol=1e-5)

@@ -2,7 +2,9 @@
 
 Spectra from a matrix FITS file or a folder of spectrum files are matched to
 the labels table by ``rave_obs_id``; photometry is joined the same way.
-Re-running the same command continues an interrupted training.
+Re-running the same command continues an interrupted training. With
+``--workers N`` or ``--scheduler ADDRESS`` the members are trained in groups on
+the workers of a Dask cluster, as ``raveview predict`` distributes its chunks.
 """
 
 from __future__ import annotations
@@ -34,8 +36,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--max-epochs", type=int, default=1000, help="most epochs per member (default: %(default)s)")
     p.add_argument("--test-fraction", type=float, default=0.06, help="test split (default: %(default)s)")
     p.add_argument("--batch-size", type=int, default=16, help="batch size (default: %(default)s)")
-    p.add_argument("--engine", choices=("keras", "vectorized"), default="keras",
-                   help="per-member Keras fit or all members at once (default: %(default)s)")
+    p.add_argument("--engine", choices=("keras", "vectorized"), default="vectorized",
+                   help="all members at once, or per-member Keras fit (default: %(default)s)")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="train groups of members on a local Dask cluster of N worker processes")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="train groups of members on the workers of a Dask cluster (tcp://host:port)")
     p.add_argument("--name", help="bundle name (default: the folder name)")
     p.add_argument("--description", default="", help="free text for the manifest")
     p.add_argument("--trained-on", default="", help="what the data are (default: derived from the inputs)")
@@ -71,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
             "photometry": args.photometry.name if args.photometry else None}
     steps = train_ensemble(data.x_spec, data.x_phot, data.y, data.label_order, settings, args.out,
                            engine=args.engine, description=args.description, trained_on=trained_on,
-                           name=args.name, variants=variants, grid=data.grid, training_data=info)
+                           name=args.name, variants=variants, grid=data.grid, training_data=info,
+                           scheduler=args.scheduler, workers=args.workers)
     training_bars(steps)
     from raveview.ml.bundle import ModelBundle
 

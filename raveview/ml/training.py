@@ -14,6 +14,7 @@ where it stopped. The manifest is written atomically at the end.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import importlib.util
@@ -26,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from raveview.core.dask_cluster import dask_client
 from raveview.core.errors import TrainingDataError
 from raveview.core.grid import DEFAULT_GRID, WavelengthGrid
 from raveview.core.labels import LABELS_BY_KEY, PHOTOMETRIC_INPUTS
@@ -135,21 +137,28 @@ def _done_members(folder: Path, kind: str, seeds: list[int]) -> dict[int, dict]:
     return done
 
 
-def _train_kind(kind, folder, arch, settings, seeds, data, engine, offset, total) -> Iterator[Progress]:
+def _train_kind(kind, folder, arch, settings, seeds, data, engine, offset, total, client=None) -> Iterator[Progress]:
     done = _done_members(folder, kind, seeds)
     todo = [i for i in range(len(seeds)) if i not in done]
     if done:
         yield Progress(offset + len(done), total, f"{kind}: {len(done)} members already trained, kept")
     if engine == "vectorized" and todo:
-        from raveview.ml.vectorized import train_members
-
         x_tr, y_tr, x_val, y_val = data
         phot = (lambda xs: xs[1]) if arch.with_photometry else (lambda xs: None)
         results = None
         checkpoints = folder / "checkpoints" / kind
         checkpoints.mkdir(parents=True, exist_ok=True)
-        for p in train_members(x_tr[0], phot(x_tr), y_tr, x_val[0], phot(x_val), y_val, [seeds[i] for i in todo],
-                               arch, settings, checkpoint_dir=checkpoints):
+        arrays = (x_tr[0], phot(x_tr), y_tr, x_val[0], phot(x_val), y_val)
+        if client is not None:  # groups of members on the workers of a Dask cluster
+            from raveview.ml.member_groups import train_member_groups
+
+            steps = train_member_groups(client, *arrays, [seeds[i] for i in todo], arch, settings,
+                                        checkpoint_dir=checkpoints)
+        else:
+            from raveview.ml.vectorized import train_members
+
+            steps = train_members(*arrays, [seeds[i] for i in todo], arch, settings, checkpoint_dir=checkpoints)
+        for p in steps:
             if isinstance(p.payload, list):
                 results = p.payload
             else:
@@ -186,6 +195,8 @@ def train_ensemble(
     arch: Architecture | None = None,
     grid: WavelengthGrid = DEFAULT_GRID,
     training_data: dict | None = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
 ) -> Iterator[Progress]:
     """Train one or both ensemble variants into the bundle folder ``out_bundle``.
 
@@ -216,6 +227,10 @@ def train_ensemble(
         The wavelength grid of ``x_spec`` (recorded in the manifest).
     training_data
         Extra description of the data for the manifest (file names, counts).
+    scheduler, workers
+        With the vectorized engine: train the members in groups on a Dask cluster,
+        the one at address ``scheduler`` or a local one of ``workers`` processes
+        (see :mod:`raveview.ml.member_groups`); by default, in this process.
 
     Yields
     ------
@@ -240,6 +255,8 @@ def train_ensemble(
         raise TrainingDataError(f"unknown training engine {engine!r}")
     if engine == "vectorized" and importlib.util.find_spec("raveview.ml.vectorized") is None:
         raise TrainingDataError("the vectorized engine is not available in this raveview")
+    if (scheduler or workers) and engine != "vectorized":
+        raise TrainingDataError("training on a Dask cluster needs the vectorized engine")
     _check_inputs(x_spec, x_phot, y, label_order, variants)
     if grid.n != x_spec.shape[1]:
         raise TrainingDataError(f"spectra have {x_spec.shape[1]} pixels but the grid has {grid.n}")
@@ -266,28 +283,30 @@ def train_ensemble(
     total = len(seeds) * len(variants)
     scaled_y = label_norm.transform(y).astype(np.float32)
     ensembles = {}
-    for k, kind in enumerate(variants):
-        kind_arch = dataclasses.replace(base, with_photometry=kind == "photometry")
-        inputs = [x_spec[..., None]]
-        if kind_arch.with_photometry:
-            inputs.append(phot_norm.transform(x_phot).astype(np.float32)[..., None])
-        data = ([x[train] for x in inputs], scaled_y[train], [x[test] for x in inputs], scaled_y[test])
-        if engine == "vectorized":
-            data = ([x[..., 0] for x in data[0]], data[1], [x[..., 0] for x in data[2]], data[3])
-        yield from _train_kind(kind, out, kind_arch, settings, seeds, data, engine, k * len(seeds), total)
-        histories = _done_members(out, kind, seeds)
-        losses = np.array([histories[i]["val_loss"][-1] for i in range(len(seeds))], dtype=np.float64)
-        keep = select_members(losses, settings.keep_percentile)
-        ensembles[kind] = {
-            "architecture": kind_arch.to_dict(), "settings": settings.to_dict(),
-            "label_normalisation": label_norm.to_dict(),
-            "photometry_normalisation": phot_norm.to_dict() if kind_arch.with_photometry else None,
-            "members": [{"file": member_file(kind, i), "seed": seeds[i],
-                         "last_val_loss": float(losses[i]) if np.isfinite(losses[i]) else None,
-                         "kept": bool(keep[i]), "sha256": sha256_file(out / member_file(kind, i)),
-                         "epochs": int(histories[i]["epochs"])} for i in range(len(seeds))],
-            "spread_p99": None, "calibration": None, "test_metrics": None,
-        }
+    with contextlib.ExitStack() as stack:  # a Dask cluster, when asked for, serves every variant
+        client = stack.enter_context(dask_client(scheduler, workers)) if (scheduler or workers) else None
+        for k, kind in enumerate(variants):
+            kind_arch = dataclasses.replace(base, with_photometry=kind == "photometry")
+            inputs = [x_spec[..., None]]
+            if kind_arch.with_photometry:
+                inputs.append(phot_norm.transform(x_phot).astype(np.float32)[..., None])
+            data = ([x[train] for x in inputs], scaled_y[train], [x[test] for x in inputs], scaled_y[test])
+            if engine == "vectorized":
+                data = ([x[..., 0] for x in data[0]], data[1], [x[..., 0] for x in data[2]], data[3])
+            yield from _train_kind(kind, out, kind_arch, settings, seeds, data, engine, k * len(seeds), total, client)
+            histories = _done_members(out, kind, seeds)
+            losses = np.array([histories[i]["val_loss"][-1] for i in range(len(seeds))], dtype=np.float64)
+            keep = select_members(losses, settings.keep_percentile)
+            ensembles[kind] = {
+                "architecture": kind_arch.to_dict(), "settings": settings.to_dict(),
+                "label_normalisation": label_norm.to_dict(),
+                "photometry_normalisation": phot_norm.to_dict() if kind_arch.with_photometry else None,
+                "members": [{"file": member_file(kind, i), "seed": seeds[i],
+                             "last_val_loss": float(losses[i]) if np.isfinite(losses[i]) else None,
+                             "kept": bool(keep[i]), "sha256": sha256_file(out / member_file(kind, i)),
+                             "epochs": int(histories[i]["epochs"])} for i in range(len(seeds))],
+                "spread_p99": None, "calibration": None, "test_metrics": None,
+            }
     data_info = dict(training_data or {})
     data_info.update(n_stars=int(x_spec.shape[0]), n_train=int(train.size), n_test=int(test.size),
                      split_seed=settings.seed, test_fraction=settings.test_fraction)

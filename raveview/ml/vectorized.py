@@ -415,6 +415,7 @@ def train_members(
     if engine is not None:
         engine.export(state)
     if ckpt is not None:
+        ckpt.parent.mkdir(parents=True, exist_ok=True)
         state.save(ckpt, fingerprint)
     members = unstack_weights(state.params)
     results = [MemberResult(seed=int(seed), weights=members[m], train_loss=list(state.train_loss[m]),

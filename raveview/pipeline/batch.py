@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from raveview.core.dask_cluster import dask_client, worker_count
 from raveview.core.errors import RaveviewError, SpectrumDataError
 from raveview.core.progress import Progress
 from raveview.core.spectrum import Spectrum
@@ -267,20 +268,13 @@ def _run_local(config: BatchConfig, todo: list[str], journal: Journal) -> Iterat
 
 def _run_dask(config: BatchConfig, todo: list[str], journal: Journal) -> Iterator[int]:
     """Chunks as tasks on a dask.distributed cluster; results stream back to the journal."""
-    from dask.distributed import Client, LocalCluster, as_completed
+    from dask.distributed import as_completed
 
-    cluster = None
-    if config.scheduler:
-        client = Client(config.scheduler)
-    else:
-        cluster = LocalCluster(n_workers=int(config.workers or 2), threads_per_worker=1, processes=True,
-                               host="127.0.0.1", dashboard_address=None)
-        client = Client(cluster)
     model = str(Path(config.model).resolve()) if config.model else None
     photometry = str(Path(config.photometry).resolve()) if config.photometry else None
-    try:
+    with dask_client(config.scheduler, config.workers) as client:
         chunks = iter(_chunks(todo, config.chunk_size))
-        n_workers = max(1, len(client.scheduler_info().get("workers", {})) or int(config.workers or 2))
+        n_workers = worker_count(client, config.workers)
         pending = as_completed()
         for paths in _take(chunks, 2 * n_workers):  # bounded in-flight work keeps memory flat
             pending.add(client.submit(process_chunk, paths, model, photometry, config.calibrated,
@@ -293,10 +287,6 @@ def _run_dask(config: BatchConfig, todo: list[str], journal: Journal) -> Iterato
                 pending.add(client.submit(process_chunk, paths, model, photometry, config.calibrated,
                                           config.min_coverage, pure=False))
             yield len(result.inputs)
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
 
 
 def _take(iterator, n: int) -> list:
