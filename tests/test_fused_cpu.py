@@ -182,7 +182,7 @@ def test_kernel_engine_gradients_equal_tensorflow_gradients(filters, n_pixels, k
 
     from raveview.ml.fused import stack_weights, stacked_forward
     from raveview.ml.kernel_training import KernelEngine
-    from raveview.ml.settings import TrainingSettings
+    from raveview.ml.settings import TrainingSettings, dropout_keys
     from raveview.ml.vectorized import _State
 
     arch = Architecture(n_pixels=n_pixels, conv_filters=filters, kernel_size=kernel_size, dropout=dropout,
@@ -201,7 +201,7 @@ def test_kernel_engine_gradients_equal_tensorflow_gradients(filters, n_pixels, k
     keep = None
     if dropout:
         t_last = conv_kernel.output_length(n_pixels, len(filters), kernel_size)
-        masks = conv_kernel.dropout_masks([s % (2**31 - 1) for s in seeds], 4, (17, t_last, filters[-1]), dropout)
+        masks = conv_kernel.dropout_masks(dropout_keys(seeds), 4, (17, t_last, filters[-1]), dropout)
         keep = tf.constant((masks > 0).astype(np.float32))
     with tf.GradientTape() as tape:
         pred = stacked_forward(params, tf.constant(x_spec[idx]), tf.constant(x_phot[idx]) if photometry else None,

@@ -15,7 +15,10 @@
  * For training, the forward pass can keep every layer's output, and
  * raveview_conv_stack_backward returns the gradients of every member's kernels
  * and biases; the input gradient of a layer is the same direct convolution, of
- * the zero-padded output gradient with the flipped kernel.
+ * the zero-padded output gradient with the flipped kernel. The training step's
+ * other two loops over millions of values are here too: the members' dropout
+ * masks (raveview_dropout_masks, TensorFlow's Philox stream) and their Adam
+ * update (raveview_adam).
  *
  * The kernels come in sets for 16-float vectors and 32 registers (AVX-512),
  * 8-float vectors and 16 registers (AVX2) and 4-float vectors (SSE2, NEON);

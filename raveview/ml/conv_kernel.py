@@ -209,7 +209,8 @@ def _pointers(arrays: Sequence[np.ndarray]):
 
 def _forward(x: np.ndarray, kernels: Sequence[np.ndarray], biases: Sequence[np.ndarray], slope: float,
              threads: int | None, dense: tuple[np.ndarray, np.ndarray] | None = None, keep: bool = False,
-             acts_buffer: np.ndarray | None = None, out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+             acts_buffer: np.ndarray | None = None,
+             out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     call = _Call(x, kernels)
     biases = [np.ascontiguousarray(b, dtype=np.float32) for b in biases]
     if dense is not None:

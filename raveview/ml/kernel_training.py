@@ -13,8 +13,8 @@ is), computed with
 * Adam as one pass over every member's parameters in the kernel.
 
 A step of 100 members then has no graph to dispatch and no temporary copies of
-the 6 million parameters: the Adam update alone took a fifth of the
-TensorFlow step.
+their 6 million parameters: it takes about 50 ms on two cores, where
+TensorFlow's step with the same kernel for its convolutions took about 90 ms.
 """
 
 from __future__ import annotations
@@ -27,11 +27,10 @@ from threadpoolctl import threadpool_limits
 from raveview.ml import conv_kernel
 from raveview.ml.architecture import Architecture
 from raveview.ml.fused_cpu import CpuFusedEnsemble
-from raveview.ml.settings import TrainingSettings
+from raveview.ml.settings import ADAM_BETA_1, ADAM_BETA_2, ADAM_EPSILON, TrainingSettings, dropout_keys
 
 __all__ = ["KernelEngine"]
 
-BETA_1, BETA_2, EPSILON = 0.9, 0.999, 1e-7
 
 
 def _leaky(a: np.ndarray, slope: float) -> np.ndarray:
@@ -82,7 +81,7 @@ class KernelEngine:
         self.steps = np.asarray(state.steps[self.rows], dtype=np.float32)
         self.active = np.asarray(state.running[self.rows], dtype=bool)
         self.x_spec, self.x_phot, self.y, *self.val = data
-        self.seed_keys = np.asarray(seeds, dtype=np.int64)[self.rows] % (2**31 - 1)
+        self.seed_keys = dropout_keys(np.asarray(seeds)[self.rows])
         self.n_conv = len(arch.conv_filters)
         self._acts: np.ndarray | None = None
         self._buffers: dict[tuple, np.ndarray] = {}
@@ -176,9 +175,10 @@ class KernelEngine:
         steps = self.steps + active
         t = np.maximum(steps, np.float32(1.0))
         lr = np.float32(self.settings.learning_rate)
-        alpha = lr * np.sqrt(np.float32(1.0) - np.float32(BETA_2) ** t) / (np.float32(1.0) - np.float32(BETA_1) ** t)
+        one = np.float32(1.0)
+        alpha = lr * np.sqrt(one - np.float32(ADAM_BETA_2) ** t) / (one - np.float32(ADAM_BETA_1) ** t)
         conv_kernel.adam_step(self.params, self.adam_m, self.adam_v, grads, (alpha * active).astype(np.float32),
-                              BETA_1, BETA_2, EPSILON, self.threads)
+                              ADAM_BETA_1, ADAM_BETA_2, ADAM_EPSILON, self.threads)
         self.steps = steps.astype(np.float32)
 
     def train_epoch(self, perms: np.ndarray) -> np.ndarray:

@@ -7,6 +7,15 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 
+#: Keras' Adam constants (the published fits used them): beta_1, beta_2, epsilon.
+ADAM_BETA_1, ADAM_BETA_2, ADAM_EPSILON = 0.9, 0.999, 1e-7
+
+
+def dropout_keys(seeds) -> np.ndarray:
+    """The first word of each member's stateless dropout seed, from its member seed (int64)."""
+    return np.asarray(seeds, dtype=np.int64) % (2**31 - 1)
+
+
 @dataclass(frozen=True)
 class TrainingSettings:
     """How an ensemble is fitted; defaults are the published values (Guiglion et al. 2020)."""

@@ -36,7 +36,7 @@ from raveview.core.progress import Progress
 from raveview.ml.architecture import Architecture
 from raveview.ml.conv_kernel import output_length
 from raveview.ml.fused import stack_weights, stacked_forward, unstack_weights
-from raveview.ml.settings import MemberResult, TrainingSettings
+from raveview.ml.settings import ADAM_BETA_1, ADAM_BETA_2, ADAM_EPSILON, MemberResult, TrainingSettings, dropout_keys
 
 __all__ = ["train_members", "glorot_weights", "CHECKPOINT_FILE"]
 
@@ -44,7 +44,6 @@ __all__ = ["train_members", "glorot_weights", "CHECKPOINT_FILE"]
 CHECKPOINT_FILE = "vectorized_checkpoint.npz"
 #: Drop stopped members from the computation once the running ones are at most this fraction of it.
 COMPACT_BELOW = 0.75
-BETA_1, BETA_2, EPSILON = 0.9, 0.999, 1e-7
 
 
 def weight_shapes(arch: Architecture) -> list[tuple[int, ...]]:
@@ -197,8 +196,7 @@ class _Engine:
         self.x_spec, self.y = tf.constant(x_spec), tf.constant(y)
         self.x_phot = tf.constant(x_phot) if x_phot is not None else None
         self.val = (tf.constant(x_spec_val), tf.constant(x_phot_val) if x_phot_val is not None else None, tf.constant(y_val))
-        member_seeds = np.asarray(seeds, dtype=np.int64)[self.rows]
-        self.seed_keys = tf.constant(member_seeds % (2**31 - 1), dtype=tf.int64)
+        self.seed_keys = tf.constant(dropout_keys(np.asarray(seeds)[self.rows]), dtype=tf.int64)
         self._step = tf.function(self._train_step, jit_compile=jit_compile, autograph=False,
                                  reduce_retracing=True)
         self._val = tf.function(self._val_loss, autograph=False)
@@ -229,13 +227,13 @@ class _Engine:
         active = self.active
         steps = self.steps + active
         t = tf.maximum(steps, 1.0)
-        alpha = self.settings.learning_rate * tf.sqrt(1.0 - BETA_2**t) / (1.0 - BETA_1**t) * active  # (M,)
+        alpha = self.settings.learning_rate * tf.sqrt(1.0 - ADAM_BETA_2**t) / (1.0 - ADAM_BETA_1**t) * active  # (M,)
         for var, grad, m, v in zip(self.params, grads, self.adam_m, self.adam_v):
             shape = [-1] + [1] * (var.shape.rank - 1)
             on = tf.reshape(active, shape)
-            m_new = m + (grad - m) * (1.0 - BETA_1) * on
-            v_new = v + (tf.square(grad) - v) * (1.0 - BETA_2) * on
-            var.assign_sub(tf.reshape(alpha, shape) * m_new / (tf.sqrt(v_new) + EPSILON))
+            m_new = m + (grad - m) * (1.0 - ADAM_BETA_1) * on
+            v_new = v + (tf.square(grad) - v) * (1.0 - ADAM_BETA_2) * on
+            var.assign_sub(tf.reshape(alpha, shape) * m_new / (tf.sqrt(v_new) + ADAM_EPSILON))
             m.assign(m_new)
             v.assign(v_new)
         self.steps.assign(steps)
@@ -377,7 +375,8 @@ def train_members(
     n_train = len(x_spec_tr)
     engine = None
     if state.running.any():
-        engine = _make_engine(state, np.flatnonzero(state.running), arch, settings, data, seeds, jit_compile, use_kernel)
+        engine = _make_engine(state, np.flatnonzero(state.running), arch, settings, data, seeds, jit_compile,
+                              use_kernel)
         engine.steps_done = state.epoch * -(-n_train // settings.batch_size)
     while state.epoch < settings.max_epochs and state.running.any():
         if state.running.sum() <= compact_below * engine.n_members:
