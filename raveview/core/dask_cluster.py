@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["dask_client", "worker_count"]
+__all__ = ["dask_client", "worker_count", "thread_count"]
 
 #: Worker processes of a local cluster when neither an address nor a count is given.
 DEFAULT_LOCAL_WORKERS = 2
@@ -58,3 +58,8 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
 def worker_count(client: Any, fallback: int | None = None) -> int:
     """The workers connected to ``client``'s scheduler (``fallback``, or 1, while there are none)."""
     return max(1, len(client.scheduler_info().get("workers", {})) or int(fallback or 1))
+
+
+def thread_count(client: Any) -> int:
+    """The worker threads of ``client``'s cluster (tasks it runs at once), at least 1."""
+    return max(1, sum(client.nthreads().values()))

@@ -1,7 +1,7 @@
 """Groups of ensemble members trained on the workers of a Dask cluster.
 
-:func:`train_member_groups` splits the members into one group per worker and
-trains each group with :func:`raveview.ml.vectorized.train_members` on its
+:func:`train_member_groups` splits the members into one group per worker thread
+and trains each group with :func:`raveview.ml.vectorized.train_members` on its
 worker (all its members at once, with its own checkpoint folder); the training
 set is sent to every worker once. It is a drop-in for ``train_members``: the
 same per-epoch :class:`~raveview.core.progress.Progress` (the workers send each
@@ -101,7 +101,8 @@ def train_member_groups(
     checkpoint_dir
         Root of the groups' checkpoint folders (one per group, named by its seeds).
     n_groups
-        Groups to split the members into (default: one per worker).
+        Groups to split the members into (default: one per worker thread, so that
+        workers of several threads run several groups at once).
 
     Yields
     ------
@@ -112,11 +113,11 @@ def train_member_groups(
     """
     from distributed import Queue
 
-    from raveview.core.dask_cluster import worker_count
+    from raveview.core.dask_cluster import thread_count
 
     if not seeds:
         raise TrainingDataError("no members to train (empty seed list)")
-    groups = member_groups(len(seeds), n_groups or worker_count(client))
+    groups = member_groups(len(seeds), n_groups or thread_count(client))
     queue_name = f"raveview-training-{uuid.uuid4().hex}"
     queue = Queue(queue_name, client=client)
     data = client.scatter((x_spec_tr, x_phot_tr, y_tr, x_spec_val, x_phot_val, y_val), broadcast=True)
