@@ -214,3 +214,50 @@ def test_kernel_engine_gradients_equal_tensorflow_gradients(filters, n_pixels, k
     for g, w in zip(got, want):
         assert g.shape == w.shape and np.abs(w).max() > 0
         np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5 * np.abs(w).max())
+
+
+@needs_kernel
+@pytest.mark.parametrize("shape", [(16, 885, 2), (5, 3), (1,), (7, 9)])
+def test_dropout_masks_are_the_bits_tensorflow_draws(shape):
+    import tensorflow as tf
+
+    seeds = [3, 12345, 2**31 - 2, 0]
+    for counter in (0, 7, 123456789):
+        masks = conv_kernel.dropout_masks(seeds, counter, shape, 0.2)
+        assert masks.shape == (len(seeds),) + shape and masks.dtype == np.float32
+        for seed, mask in zip(seeds, masks):
+            u = tf.random.stateless_uniform(shape, seed=tf.constant([seed, counter], tf.int64)).numpy()
+            np.testing.assert_array_equal(mask, np.where(u >= 0.2, np.float32(1.25), np.float32(0.0)))
+    assert 0.7 < (conv_kernel.dropout_masks([1], 2, (10_000,), 0.3) > 0).mean() < 0.74  # a rate of 0.3 keeps ~70 %
+    with pytest.raises(ModelError, match="outside"):
+        conv_kernel.dropout_masks([1], 0, (3,), 1.0)
+
+
+@needs_kernel
+def test_adam_step_is_keras_update_and_leaves_stopped_members_alone():
+    rng = np.random.default_rng(3)
+    shapes = [(3, 10, 1, 8), (3, 8), (3, 1770, 32)]
+    params = [rng.normal(size=s).astype(np.float32) for s in shapes]
+    m = [rng.normal(size=s).astype(np.float32) * 0.1 for s in shapes]
+    v = [rng.uniform(0, 0.01, size=s).astype(np.float32) for s in shapes]
+    grads = [rng.normal(size=s).astype(np.float32) for s in shapes]
+    alpha = np.array([1e-3, 0.0, 5e-4], np.float32)  # member 1 has stopped
+    want_p, want_m, want_v = [], [], []
+    for p, mm, vv, g in zip(params, m, v, grads):
+        a = alpha.reshape((-1,) + (1,) * (p.ndim - 1)).astype(np.float64)
+        m1 = mm + (g - mm) * (1 - 0.9)
+        v1 = vv + (g.astype(np.float64) ** 2 - vv) * (1 - 0.999)
+        p1 = p - m1 * a / (np.sqrt(v1) + 1e-7)
+        on = (alpha > 0).reshape(a.shape)
+        want_p.append(np.where(on, p1, p))
+        want_m.append(np.where(on, m1, mm))
+        want_v.append(np.where(on, v1, vv))
+    before = [p.copy() for p in params]
+    conv_kernel.adam_step(params, m, v, grads, alpha, 0.9, 0.999, 1e-7, threads=2)
+    for got, want in zip(params + m + v, want_p + want_m + want_v):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
+    for p, b in zip(params, before):
+        np.testing.assert_array_equal(p[1], b[1])  # the stopped member is untouched
+        assert not np.array_equal(p[0], b[0])
+    with pytest.raises(ModelError, match="contiguous float32"):
+        conv_kernel.adam_step([params[0][:, ::2]], [m[0]], [v[0]], [grads[0]], alpha, 0.9, 0.999, 1e-7)
