@@ -22,13 +22,15 @@ from raveview.ml import conv_kernel
 from raveview.ml.architecture import Architecture
 from raveview.ml.fused import FusedEnsemble, checked_inputs, stacked_from_models
 
-__all__ = ["CpuFusedEnsemble", "make_fused", "choose_backend", "BACKENDS"]
+__all__ = ["CpuFusedEnsemble", "make_fused", "choose_backend", "leaky_relu", "BACKENDS"]
 
 #: Accepted values of ``backend`` in :func:`make_fused`.
 BACKENDS: tuple[str, ...] = ("auto", "cpu-kernel", "tensorflow")
 
 
-def _leaky(x: np.ndarray, slope: float) -> np.ndarray:
+def leaky_relu(x: np.ndarray, slope: float) -> np.ndarray:
+    """LeakyReLU of ``x``, in place where the slope allows it (``0 <= slope <= 1``); the result is
+    positive exactly where ``x`` is, so it also tells where the derivative is 1."""
     return np.maximum(x, slope * x, out=x) if 0.0 <= slope <= 1.0 else np.where(x > 0, x, slope * x)
 
 
@@ -99,10 +101,10 @@ class CpuFusedEnsemble:
         d = self._dense
         j = 0
         if self.arch.with_photometry:
-            p = _leaky(np.matmul(x_phot[None], d[0]) + d[1][:, None, :], slope)
+            p = leaky_relu(np.matmul(x_phot[None], d[0]) + d[1][:, None, :], slope)
             h = np.concatenate([h, p], axis=-1)
             j += 2
-        h = _leaky(np.matmul(h, d[j]) + d[j + 1][:, None, :], slope)
+        h = leaky_relu(np.matmul(h, d[j]) + d[j + 1][:, None, :], slope)
         return np.matmul(h, d[j + 2]) + d[j + 3][:, None, :]
 
 

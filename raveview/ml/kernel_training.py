@@ -26,20 +26,17 @@ from threadpoolctl import threadpool_limits
 
 from raveview.ml import conv_kernel
 from raveview.ml.architecture import Architecture
-from raveview.ml.fused_cpu import CpuFusedEnsemble
+from raveview.ml.fused_cpu import CpuFusedEnsemble, leaky_relu
 from raveview.ml.settings import ADAM_BETA_1, ADAM_BETA_2, ADAM_EPSILON, TrainingSettings, dropout_keys
 
 __all__ = ["KernelEngine"]
 
 
 
-def _leaky(a: np.ndarray, slope: float) -> np.ndarray:
-    return np.where(a > 0, a, a * np.float32(slope))
-
-
-def _leaky_grad(g: np.ndarray, a: np.ndarray, slope: float) -> np.ndarray:
-    """``g`` times the LeakyReLU's derivative at its input ``a`` (1 where ``a > 0``, else ``slope``)."""
-    return np.where(a > 0, g, g * np.float32(slope))
+def _leaky_grad(g: np.ndarray, z: np.ndarray, slope: float) -> np.ndarray:
+    """``g`` times the derivative of the LeakyReLU whose output is ``z``: 1 where ``z > 0`` (there and
+    only there its input was positive, for the slopes Keras allows, ``>= 0``), else ``slope``."""
+    return np.where(z > 0, g, g * np.float32(slope))
 
 
 def _t(a: np.ndarray) -> np.ndarray:
@@ -83,6 +80,9 @@ class KernelEngine:
         self.x_spec, self.x_phot, self.y, *self.val = data
         self.seed_keys = dropout_keys(np.asarray(seeds)[self.rows])
         self.n_conv = len(arch.conv_filters)
+        #: one spectrum's output of the convolutions: (T_last, C_last)
+        t_last = conv_kernel.output_length(arch.n_pixels, self.n_conv, arch.kernel_size)
+        self._conv_out = (t_last, arch.conv_filters[-1])
         self._acts: np.ndarray | None = None
         self._buffers: dict[tuple, np.ndarray] = {}
 
@@ -122,8 +122,7 @@ class KernelEngine:
         n_members, batch = idx.shape
         xs, y = self.x_spec[idx], self.y[idx]
         kernels, biases = p[0:2 * nc:2], p[1:2 * nc:2]
-        t_last = conv_kernel.output_length(arch.n_pixels, nc, arch.kernel_size)
-        conv_shape = (n_members, batch, t_last, arch.conv_filters[-1])
+        conv_shape = (n_members, batch) + self._conv_out
         conv, self._acts = conv_kernel.conv_stack_train(xs, kernels, biases, slope, self.threads,
                                                         acts_buffer=self._acts, out=self._buffer("conv", conv_shape))
         h = conv.reshape(n_members, batch, -1)  # Keras' Flatten order
@@ -134,32 +133,29 @@ class KernelEngine:
             h = np.multiply(h, mask, out=self._buffer("dropped", h.shape))
         # forward through the dense layers
         j = 2 * nc
-        a1 = np.matmul(h, p[j]) + p[j + 1][:, None, :]
-        z = _leaky(a1, slope)
+        z = leaky_relu(np.matmul(h, p[j]) + p[j + 1][:, None, :], slope)
         j_phot = None
         if arch.with_photometry:
             j_phot, j = j + 2, j + 4
             xp = self.x_phot[idx]
-            a_p = np.matmul(xp, p[j_phot]) + p[j_phot + 1][:, None, :]
-            z = np.concatenate([z, _leaky(a_p, slope)], axis=-1)
+            z = np.concatenate([z, leaky_relu(np.matmul(xp, p[j_phot]) + p[j_phot + 1][:, None, :], slope)], axis=-1)
         else:
             j += 2
-        a2 = np.matmul(z, p[j]) + p[j + 1][:, None, :]
-        z2 = _leaky(a2, slope)
+        z2 = leaky_relu(np.matmul(z, p[j]) + p[j + 1][:, None, :], slope)
         diff = np.matmul(z2, p[j + 2]) + p[j + 3][:, None, :] - y
         losses = np.mean(np.square(diff, dtype=np.float64), axis=(1, 2))
         # backward: the gradient of the sum of the members' mean squared errors
         grads: list[np.ndarray | None] = [None] * len(p)
         g = diff * np.float32(2.0 / diff[0].size)
         grads[j + 2], grads[j + 3] = np.matmul(_t(z2), g), g.sum(axis=1)
-        g = _leaky_grad(np.matmul(g, _t(p[j + 2])), a2, slope)
+        g = _leaky_grad(np.matmul(g, _t(p[j + 2])), z2, slope)
         grads[j], grads[j + 1] = np.matmul(_t(z), g), g.sum(axis=1)
         g = np.matmul(g, _t(p[j]))
         units = arch.dense_spectrum
         if j_phot is not None:
-            g_p = _leaky_grad(g[..., units:], a_p, slope)
+            g_p = _leaky_grad(g[..., units:], z[..., units:], slope)
             grads[j_phot], grads[j_phot + 1] = np.matmul(_t(xp), g_p), g_p.sum(axis=1)
-        g = _leaky_grad(g[..., :units], a1, slope)
+        g = _leaky_grad(g[..., :units], z[..., :units], slope)
         grads[2 * nc] = np.matmul(_t(h), g, out=self._buffer("grad_dense", p[2 * nc].shape))
         grads[2 * nc + 1] = g.sum(axis=1)
         g_conv = np.matmul(g, _t(p[2 * nc]), out=self._buffer("grad_conv", h.shape))

@@ -365,6 +365,8 @@ def train_members(
     fingerprint = _fingerprint(seeds, arch, settings, len(x_spec_tr), len(x_spec_val), shuffle, y_tr)
     use_kernel = _use_kernel(conv_engine, jit_compile)
     ckpt = Path(checkpoint_dir) / CHECKPOINT_FILE if checkpoint_dir is not None else None
+    if ckpt is not None:
+        ckpt.parent.mkdir(parents=True, exist_ok=True)
     n_params = len(weight_shapes(arch))
     if ckpt is not None and ckpt.exists():
         state = _State.load(ckpt, fingerprint, n_params)
@@ -403,7 +405,6 @@ def train_members(
         state.epoch += 1
         if ckpt is not None and (state.epoch % checkpoint_every == 0 or not state.running.any()):
             engine.export(state)
-            ckpt.parent.mkdir(parents=True, exist_ok=True)
             state.save(ckpt, fingerprint)
         yield Progress(
             state.epoch, settings.max_epochs,
@@ -414,7 +415,6 @@ def train_members(
     if engine is not None:
         engine.export(state)
     if ckpt is not None:
-        ckpt.parent.mkdir(parents=True, exist_ok=True)
         state.save(ckpt, fingerprint)
     members = unstack_weights(state.params)
     results = [MemberResult(seed=int(seed), weights=members[m], train_loss=list(state.train_loss[m]),
